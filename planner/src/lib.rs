@@ -1,0 +1,29 @@
+//! The planning half of `cutover`: the compatibility matrix (format v1), its
+//! validation with line-level diagnostics, the safe ordering of Blue/Green
+//! switches, and the Actuator health checks of green sides.
+//!
+//! ```
+//! use cutover_planner::{Limits, validate_bytes};
+//!
+//! let yaml = "version: 1\nservices:\n  orders:\n    current: 1.0.0\n    releases:\n      1.0.0: {}\n";
+//! let validated = validate_bytes("matrix.yaml", yaml.as_bytes(), &Limits::default());
+//! assert!(validated.is_valid());
+//! ```
+
+mod compat;
+mod diagnostic;
+mod matrix;
+mod schema;
+mod source;
+mod validate;
+pub mod yaml;
+
+pub use compat::{Catalog, Mismatch, join_versions};
+pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
+pub use matrix::{
+    Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, Matrix, Provided,
+    Release, Service, Strategy, load, parse_duration,
+};
+pub use schema::json_schema;
+pub use source::SourceFile;
+pub use validate::{State, Validated, check, state_mismatches, validate_bytes};

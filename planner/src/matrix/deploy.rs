@@ -1,0 +1,140 @@
+//! Deployment and health settings: `services.*.deploy` and `defaults`.
+
+use std::time::Duration;
+
+use super::Located;
+
+/// How traffic moves from blue to green.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// One switch: 100 % to green.
+    AllAtOnce,
+    /// A first small step, then the rest (`steps`).
+    Canary,
+    /// Equal steps (`steps`).
+    Linear,
+}
+
+impl Strategy {
+    /// The names accepted in the matrix.
+    pub const NAMES: &'static [&'static str] = &["all-at-once", "canary", "linear"];
+
+    /// Reads a strategy name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "all-at-once" => Some(Strategy::AllAtOnce),
+            "canary" => Some(Strategy::Canary),
+            "linear" => Some(Strategy::Linear),
+            _ => None,
+        }
+    }
+}
+
+/// The two ECS services behind the two target groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcsServices {
+    /// The ECS cluster.
+    pub cluster: String,
+    /// ECS service names, in the same order as `target_groups`.
+    pub services: Vec<String>,
+}
+
+/// `services.NAME.deploy`: where a service runs and how it is switched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deploy {
+    /// Actuator base URL that reaches the green side.
+    pub health: Option<Located<String>>,
+    /// Components that must be present and UP (overrides the default).
+    pub require: Option<Vec<String>>,
+    /// Production listener ARN.
+    pub listener: Option<Located<String>>,
+    /// Listener rule ARN to switch instead of the default action.
+    pub rule: Option<Located<String>>,
+    /// The blue/green pair of target group ARNs.
+    pub target_groups: Option<Located<Vec<String>>>,
+    /// Test listener pointed at green before the health checks.
+    pub test_listener: Option<Located<String>>,
+    /// ECS services behind the target groups.
+    pub ecs: Option<EcsServices>,
+    /// Per-service strategy.
+    pub strategy: Option<Strategy>,
+    /// Per-service traffic steps in percent.
+    pub steps: Option<Vec<u32>>,
+    /// Per-service bake time.
+    pub bake: Option<Duration>,
+}
+
+/// `defaults.health`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthDefaults {
+    /// Per-request timeout.
+    pub timeout: Option<Duration>,
+    /// Extra attempts on transient failures.
+    pub retries: Option<u32>,
+    /// Components that must be present and UP.
+    pub require: Vec<String>,
+    /// Name of the environment variable that holds a bearer token.
+    pub token_env: Option<String>,
+}
+
+/// `defaults`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Defaults {
+    /// Health check defaults.
+    pub health: HealthDefaults,
+    /// Default strategy.
+    pub strategy: Option<Strategy>,
+    /// Default traffic steps in percent.
+    pub steps: Option<Vec<u32>>,
+    /// Default bake time.
+    pub bake: Option<Duration>,
+}
+
+/// Reads a duration such as `500ms`, `2s`, `1m`, `1h`, or `1m30s`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let amount: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(amount),
+            "s" => Duration::from_secs(amount),
+            "m" => Duration::from_secs(amount.checked_mul(60)?),
+            "h" => Duration::from_secs(amount.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("60"), None);
+        assert_eq!(parse_duration("s"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("5 s"), None);
+    }
+}

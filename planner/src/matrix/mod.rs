@@ -1,0 +1,159 @@
+//! The compatibility matrix (format v1): services, their releases, what each
+//! release provides and consumes, and the deployment settings used later by
+//! the health checks and the executor.
+//!
+//! Everything keeps its source position so that every later finding can point
+//! at the line it is about.
+
+mod deploy;
+mod load;
+pub(crate) mod read;
+
+use std::collections::BTreeMap;
+
+use semver::{Version, VersionReq};
+
+pub use deploy::{Defaults, Deploy, EcsServices, HealthDefaults, Strategy, parse_duration};
+pub use load::{Limits, load};
+
+use crate::source::SourceFile;
+use crate::yaml::Span;
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Its position in the matrix file.
+    pub span: Span,
+}
+
+impl<T> Located<T> {
+    /// Pairs a value with a position.
+    pub fn new(value: T, span: Span) -> Self {
+        Located { value, span }
+    }
+}
+
+/// A parsed matrix. It may come from a file with errors: then it holds what
+/// could be read, and the errors are reported beside it.
+#[derive(Clone, Debug)]
+pub struct Matrix {
+    /// The file it was read from.
+    pub source: SourceFile,
+    /// The services, sorted by name.
+    pub services: BTreeMap<String, Service>,
+    /// `defaults:`.
+    pub defaults: Defaults,
+}
+
+/// One service and its releases.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// The service name.
+    pub name: String,
+    /// Where the name is written.
+    pub span: Span,
+    /// The release serving on blue now.
+    pub current: Located<Version>,
+    /// The release to cut over to, when given.
+    pub target: Option<Located<Version>>,
+    /// The known releases, by version.
+    pub releases: BTreeMap<Version, Release>,
+    /// `deploy:` settings.
+    pub deploy: Deploy,
+}
+
+impl Service {
+    /// Whether the service changes in this cutover (a target that differs from current).
+    pub fn is_changing(&self) -> bool {
+        self.target
+            .as_ref()
+            .is_some_and(|t| t.value != self.current.value)
+    }
+
+    /// The release a changing service moves to, or the current one.
+    pub fn target_version(&self) -> &Version {
+        self.target
+            .as_ref()
+            .map_or(&self.current.value, |t| &t.value)
+    }
+
+    /// A release by version.
+    pub fn release(&self, version: &Version) -> Option<&Release> {
+        self.releases.get(version)
+    }
+}
+
+/// One release of a service.
+#[derive(Clone, Debug)]
+pub struct Release {
+    /// Its version.
+    pub version: Version,
+    /// Where the release key is written.
+    pub span: Span,
+    /// The container image, when given.
+    pub image: Option<Located<String>>,
+    /// Explicit APIs it provides, by name.
+    pub provides: BTreeMap<String, Provided>,
+    /// What it consumes, by API or service name.
+    pub consumes: BTreeMap<String, Consumed>,
+}
+
+/// The versions of one API served by a release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provided {
+    /// One or more versions served at once.
+    pub versions: Vec<Version>,
+    /// Where they are written.
+    pub span: Span,
+}
+
+/// A requirement on one API or service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consumed {
+    /// Alternatives: any one may match.
+    pub alternatives: Vec<VersionReq>,
+    /// Where the requirement is written.
+    pub span: Span,
+}
+
+impl Consumed {
+    /// The requirement as a person would write it: `^2` or `^1.8 | ^2`.
+    pub fn describe(&self) -> String {
+        self.alternatives
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// Whether any alternative matches any of `versions`.
+    pub fn accepts_any(&self, versions: &[Version]) -> bool {
+        self.alternatives
+            .iter()
+            .any(|req| versions.iter().any(|v| req.matches(v)))
+    }
+}
+
+impl Matrix {
+    /// Reads a matrix from a file already in memory, collecting every problem.
+    ///
+    /// Returns the matrix (when the document could be read at all) and every
+    /// diagnostic, structural and semantic, sorted by position.
+    pub fn parse(source: SourceFile, limits: &Limits) -> crate::Validated {
+        crate::validate::validate_source(source, limits)
+    }
+
+    /// The services in the order they are written in the file.
+    pub fn services_in_document_order(&self) -> Vec<&Service> {
+        let mut services: Vec<&Service> = self.services.values().collect();
+        services.sort_by_key(|s| s.span.offset);
+        services
+    }
+
+    /// The services that change, sorted by name.
+    pub fn changing(&self) -> impl Iterator<Item = &Service> {
+        self.services.values().filter(|s| s.is_changing())
+    }
+}

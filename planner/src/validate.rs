@@ -1,0 +1,315 @@
+//! Semantic checks of a matrix: names and ownership, releases that exist, and
+//! compatibility of the current and the target state.
+
+use std::collections::HashMap;
+
+use crate::compat::{Catalog, Mismatch};
+use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
+use crate::matrix::{Limits, Matrix, Service, load};
+use crate::source::SourceFile;
+
+/// The outcome of reading and checking a matrix.
+#[derive(Clone, Debug)]
+pub struct Validated {
+    /// The file.
+    pub source: SourceFile,
+    /// The model, when the document could be read at all.
+    pub matrix: Option<Matrix>,
+    /// Every problem found, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Validated {
+    /// No errors (warnings are allowed).
+    pub fn is_valid(&self) -> bool {
+        self.matrix.is_some() && !self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The matrix, only when it is valid.
+    pub fn valid_matrix(&self) -> Option<&Matrix> {
+        self.matrix.as_ref().filter(|_| self.is_valid())
+    }
+}
+
+/// Reads and checks the bytes of the matrix file at `path`.
+pub fn validate_bytes(path: &str, bytes: &[u8], limits: &Limits) -> Validated {
+    let (source, document) = load(path, bytes, limits);
+    match document {
+        Ok(root) => {
+            let (matrix, mut diagnostics) = crate::matrix::read::read_matrix(&source, &root);
+            if let Some(matrix) = &matrix {
+                diagnostics.extend(check(matrix));
+            }
+            sort_diagnostics(&mut diagnostics);
+            Validated {
+                source,
+                matrix,
+                diagnostics,
+            }
+        }
+        Err(diagnostic) => Validated {
+            source,
+            matrix: None,
+            diagnostics: vec![diagnostic],
+        },
+    }
+}
+
+pub(crate) fn validate_source(source: SourceFile, limits: &Limits) -> Validated {
+    let path = source.path().to_owned();
+    validate_bytes(&path, source.text().as_bytes(), limits)
+}
+
+/// Every semantic problem of a structurally read matrix.
+pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    check_ownership(matrix, &mut diagnostics);
+    let catalog = Catalog::new(matrix);
+    let mut releases_ok = true;
+    for service in matrix.services.values() {
+        releases_ok &= check_releases(service, &mut diagnostics);
+        check_consumed_names(&catalog, service, &mut diagnostics);
+    }
+    if releases_ok {
+        for state in [State::Current, State::Target] {
+            for mismatch in state_mismatches(&catalog, state) {
+                diagnostics.push(state_diagnostic(state, &mismatch));
+            }
+        }
+    }
+    diagnostics
+}
+
+/// One of the two steady states a cutover goes between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Every service on `current`.
+    Current,
+    /// Every changing service on `target`, the others on `current`.
+    Target,
+}
+
+impl State {
+    /// The release `service` serves in this state.
+    pub fn release_of(self, service: &Service) -> &semver::Version {
+        match self {
+            State::Current => &service.current.value,
+            State::Target => service.target_version(),
+        }
+    }
+}
+
+/// Every broken consumer/provider pair in `state`. For the target state, only
+/// pairs where at least one side changes (the others are already reported for
+/// the current state).
+pub fn state_mismatches(catalog: &Catalog, state: State) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for consumer in catalog.matrix().services.values() {
+        for provider in catalog.providers_of(consumer) {
+            if state == State::Target && !consumer.is_changing() && !provider.is_changing() {
+                continue;
+            }
+            found.extend(catalog.mismatches(
+                consumer,
+                state.release_of(consumer),
+                provider,
+                state.release_of(provider),
+            ));
+        }
+    }
+    found
+}
+
+fn state_diagnostic(state: State, mismatch: &Mismatch) -> Diagnostic {
+    let (code, name) = match state {
+        State::Current => (Code::IncompatibleCurrentState, "current"),
+        State::Target => (Code::IncompatibleTargetState, "target"),
+    };
+    Diagnostic::error(
+        code,
+        mismatch.requirement_span,
+        format!(
+            "in the {name} state, {}; {}",
+            mismatch.describe(),
+            mismatch.describe_offer()
+        ),
+    )
+    .with_label(format!(
+        "`{}` {} requires this",
+        mismatch.consumer, mismatch.consumer_version
+    ))
+    .with_secondary(
+        mismatch.provider_span,
+        format!(
+            "`{}` {} is defined here",
+            mismatch.provider, mismatch.provider_version
+        ),
+    )
+    .with_hint(match state {
+        State::Current => {
+            "the running releases already disagree: fix the matrix to describe what runs today"
+                .to_owned()
+        }
+        State::Target => format!(
+            "let `{}` {} also provide a matching `{}` version, or widen the requirement of `{}` {}",
+            mismatch.provider,
+            mismatch.provider_version,
+            mismatch.api,
+            mismatch.consumer,
+            mismatch.consumer_version
+        ),
+    })
+}
+
+fn check_ownership(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
+    let mut owners: HashMap<&str, (&str, crate::yaml::Span)> = HashMap::new();
+    for service in matrix.services_in_document_order() {
+        for release in service.releases.values() {
+            for (api, provided) in &release.provides {
+                if let Some(named) = matrix.services.get(api.as_str()) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::ApiNamedLikeService,
+                            provided.span,
+                            format!("`{}` {} provides an API named `{api}`, which is also a service name", service.name, release.version),
+                        )
+                        .with_label("API named like a service")
+                        .with_secondary(named.span, format!("service `{api}` is defined here"))
+                        .with_hint(format!("every service already provides an API named after itself; rename the API, e.g. `{api}-api`")),
+                    );
+                    continue;
+                }
+                match owners.get(api.as_str()) {
+                    Some((owner, first)) if *owner != service.name => diagnostics.push(
+                        Diagnostic::error(
+                            Code::DuplicateApi,
+                            provided.span,
+                            format!(
+                                "API `{api}` is provided by both `{owner}` and `{}`",
+                                service.name
+                            ),
+                        )
+                        .with_label(format!("also provided by `{owner}`"))
+                        .with_secondary(*first, format!("`{owner}` provides it here"))
+                        .with_hint("each API belongs to exactly one service; rename one of them"),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        owners.insert(api, (&service.name, provided.span));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reports `current`/`target` that are not releases; false when one is missing.
+fn check_releases(service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    let known = || {
+        let list: Vec<String> = service.releases.keys().map(|v| format!("`{v}`")).collect();
+        if list.is_empty() {
+            "no releases are listed".to_owned()
+        } else {
+            format!("known releases: {}", list.join(", "))
+        }
+    };
+    let mut ok = true;
+    for (field, located) in [
+        ("current", Some(&service.current)),
+        ("target", service.target.as_ref()),
+    ] {
+        let Some(located) = located else { continue };
+        if !service.releases.contains_key(&located.value) {
+            ok = false;
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::UnknownRelease,
+                    located.span,
+                    format!(
+                        "`{field}` of `{}` is {}, which is not among its `releases`",
+                        service.name, located.value
+                    ),
+                )
+                .with_label("no such release")
+                .with_hint(known()),
+            );
+        }
+    }
+    if let Some(target) = &service.target
+        && target.value < service.current.value
+    {
+        diagnostics.push(
+            Diagnostic::warning(
+                Code::TargetOlderThanCurrent,
+                target.span,
+                format!(
+                    "`target` of `{}` ({}) is older than `current` ({}): this is a downgrade",
+                    service.name, target.value, service.current.value
+                ),
+            )
+            .with_label("older than current"),
+        );
+    }
+    ok
+}
+
+fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut Vec<Diagnostic>) {
+    for release in service.releases.values() {
+        for (name, consumed) in &release.consumes {
+            match catalog.provider_of(name) {
+                Some(provider) if provider.name == service.name => diagnostics.push(
+                    Diagnostic::error(
+                        Code::SelfConsumption,
+                        consumed.span,
+                        format!(
+                            "`{}` {} consumes `{name}`, which it provides itself",
+                            service.name, release.version
+                        ),
+                    )
+                    .with_label("self-consumption")
+                    .with_hint(format!("remove `{name}` from `consumes`")),
+                ),
+                Some(_) => {}
+                None => {
+                    let mut diagnostic = Diagnostic::error(
+                        Code::UnknownDependency,
+                        consumed.span,
+                        format!(
+                            "`{}` {} consumes `{name}`, but no service or API has that name",
+                            service.name, release.version
+                        ),
+                    )
+                    .with_label("nothing provides this");
+                    if let Some(close) = closest_name(catalog, name) {
+                        diagnostic = diagnostic.with_hint(format!("did you mean `{close}`?"));
+                    }
+                    diagnostics.push(diagnostic);
+                }
+            }
+        }
+    }
+}
+
+fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
+    let matrix = catalog.matrix();
+    let apis = matrix
+        .services
+        .values()
+        .flat_map(|s| s.releases.values())
+        .flat_map(|r| r.provides.keys());
+    matrix
+        .services
+        .keys()
+        .chain(apis)
+        .filter(|candidate| similar(name, candidate))
+        .min()
+        .cloned()
+}
+
+fn similar(a: &str, b: &str) -> bool {
+    a != b
+        && (a.starts_with(b)
+            || b.starts_with(a)
+            || a.replace(['-', '_'], "") == b.replace(['-', '_'], ""))
+}

@@ -1,0 +1,71 @@
+//! One module per command; each returns an [`Outcome`] that decides the exit code.
+
+mod validate;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is fine.
+    Ok,
+    /// The answer is no: invalid matrix, no safe order, unhealthy, failed cutover.
+    No,
+    /// Bad usage or an I/O error.
+    UsageOrIo,
+}
+
+impl Outcome {
+    /// The process exit code: 0, 1 or 2.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Ok => ExitCode::SUCCESS,
+            Outcome::No => ExitCode::from(1),
+            Outcome::UsageOrIo => ExitCode::from(2),
+        }
+    }
+
+    /// `Ok` when `yes`, `No` otherwise.
+    pub fn from_bool(yes: bool) -> Self {
+        if yes { Outcome::Ok } else { Outcome::No }
+    }
+}
+
+/// Runs the chosen command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => {
+            write_stdout(cutover_planner::json_schema())?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+/// Writes to stdout, ending with a newline; a closed pipe is not an error.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                stdout.write_all(b"\n")
+            }
+        })
+        .and_then(|()| stdout.flush());
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Reads a matrix file; the error names the path.
+pub fn read_matrix(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|error| anyhow::anyhow!("cannot read `{}`: {error}", path.display()))
+}

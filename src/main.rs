@@ -1,0 +1,24 @@
+//! `cutover`: safe multi-service Blue/Green cutovers on Amazon ECS.
+//!
+//! The binary only parses arguments, calls the libraries, renders results and
+//! maps outcomes to exit codes: 0 ok, 1 "the answer is no" (invalid matrix, no
+//! safe order, unhealthy, failed cutover), 2 usage or I/O error.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(error) => {
+            output::print_error(&error);
+            commands::Outcome::UsageOrIo.exit_code()
+        }
+    }
+}

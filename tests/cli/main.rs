@@ -1,0 +1,55 @@
+//! End-to-end tests of the `cutover` binary: exit codes and what people read.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root, where `matrices/` lives.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `cutover ARGS` from the workspace root.
+fn cutover(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("ACTUATOR_TOKEN")
+        .output()
+        .expect("cutover runs");
+    Run {
+        code: output.status.code().expect("exited normally"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Exit code and both streams, for snapshots.
+    fn transcript(&self) -> String {
+        format!(
+            "exit code: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// The path of a matrix relative to the root, with `/` separators.
+fn relative(path: &Path) -> String {
+    path.strip_prefix(root())
+        .expect("under the root")
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+mod validate;
