@@ -18,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Check compatibility matrices; exit 1 when any has errors.
     Validate(ValidateArgs),
+    /// Work out the safe order of switches (the waves) for a matrix.
+    Plan(PlanArgs),
+    /// Draw the compatibility graph, the ordering constraints and the waves.
+    Graph(GraphArgs),
     /// Print the JSON Schema of the matrix format.
     Schema,
 }
@@ -42,4 +46,75 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
+}
+
+/// Which releases to plan: the matrix, with optional command-line overrides.
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// The matrix file.
+    #[arg(value_name = "MATRIX")]
+    pub matrix: PathBuf,
+    /// Cut `SERVICE` over to release `VERSION` (overrides its `target`); repeatable.
+    #[arg(long = "target", value_name = "SERVICE=VERSION", value_parser = parse_pair)]
+    pub targets: Vec<(String, String)>,
+    /// Treat `VERSION` as the release `SERVICE` serves now (overrides its `current`); repeatable.
+    #[arg(long = "current", value_name = "SERVICE=VERSION", value_parser = parse_pair)]
+    pub currents: Vec<(String, String)>,
+}
+
+/// Output format of `plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// A report for the terminal.
+    Human,
+    /// The plan document as JSON (what `execute` reads).
+    Json,
+    /// The plan document as YAML.
+    Yaml,
+    /// Markdown for pull-request comments and job summaries.
+    Markdown,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The matrix and overrides.
+    #[command(flatten)]
+    pub matrix: MatrixArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Write the plan to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Output format of `graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// Arguments of `graph`.
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// The matrix and overrides.
+    #[command(flatten)]
+    pub matrix: MatrixArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+/// Parses `SERVICE=VERSION`.
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((service, version)) if !service.is_empty() && !version.is_empty() => {
+            Ok((service.to_owned(), version.to_owned()))
+        }
+        _ => Err(format!("expected SERVICE=VERSION, found `{text}`")),
+    }
 }

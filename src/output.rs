@@ -12,6 +12,14 @@ pub fn print_error(error: &anyhow::Error) {
     eprintln!("error: {error:#}");
 }
 
+/// Prints warnings (and any other diagnostics) to stderr, beside a result on stdout.
+#[allow(clippy::print_stderr)]
+pub fn print_diagnostics_to_stderr(source: &SourceFile, diagnostics: &[Diagnostic]) {
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_diagnostics(source, diagnostics));
+    }
+}
+
 /// Renders diagnostics of one file as snippets with the offending lines.
 pub fn render_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic]) -> String {
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())

@@ -12,7 +12,13 @@
 
 mod compat;
 mod diagnostic;
+mod document;
+mod explain;
+mod graph;
 mod matrix;
+mod order;
+mod overrides;
+pub mod render;
 mod schema;
 mod source;
 mod validate;
@@ -20,10 +26,20 @@ pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, join_versions};
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
+pub use document::{
+    BrokenStateDoc, ConflictDoc, ConstraintDoc, CycleDoc, Explanation, HintDoc, MatrixRef,
+    PLAN_FORMAT_VERSION, PlanDocument, Position, Problem, StepDoc, WaveDoc, sha256_hex, summary,
+};
+pub use explain::{Change, Hint};
+pub use graph::{dot, mermaid};
 pub use matrix::{
     Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, Matrix, Provided,
     Release, Service, Strategy, load, parse_duration,
 };
+pub use order::{BrokenState, Conflict, Constraint, Cycle, NoSafeOrder, Plan, Step, Wave, plan};
+pub use overrides::{OverrideError, Overrides, apply_overrides};
 pub use schema::json_schema;
 pub use source::SourceFile;
-pub use validate::{State, Validated, check, state_mismatches, validate_bytes};
+pub use validate::{
+    State, Validated, check, state_mismatches, validate_bytes, validate_with_overrides,
+};

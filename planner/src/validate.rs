@@ -2,10 +2,12 @@
 //! compatibility of the current and the target state.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 use crate::compat::{Catalog, Mismatch};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
 use crate::matrix::{Limits, Matrix, Service, load};
+use crate::overrides::{OverrideError, Overrides, apply_overrides};
 use crate::source::SourceFile;
 
 /// The outcome of reading and checking a matrix.
@@ -33,26 +35,53 @@ impl Validated {
 
 /// Reads and checks the bytes of the matrix file at `path`.
 pub fn validate_bytes(path: &str, bytes: &[u8], limits: &Limits) -> Validated {
-    let (source, document) = load(path, bytes, limits);
-    match document {
-        Ok(root) => {
-            let (matrix, mut diagnostics) = crate::matrix::read::read_matrix(&source, &root);
-            if let Some(matrix) = &matrix {
-                diagnostics.extend(check(matrix));
-            }
-            sort_diagnostics(&mut diagnostics);
-            Validated {
-                source,
-                matrix,
-                diagnostics,
-            }
-        }
-        Err(diagnostic) => Validated {
-            source,
-            matrix: None,
-            diagnostics: vec![diagnostic],
-        },
+    match read_and_check(path, bytes, limits, |_| Ok::<(), Infallible>(())) {
+        Ok(validated) => validated,
+        Err(never) => match never {},
     }
+}
+
+/// Reads the matrix, applies command-line release overrides, then checks it.
+pub fn validate_with_overrides(
+    path: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    overrides: &Overrides,
+) -> Result<Validated, OverrideError> {
+    read_and_check(path, bytes, limits, |matrix| {
+        apply_overrides(matrix, overrides)
+    })
+}
+
+/// Loads, reads, edits (when the document could be read) and checks.
+fn read_and_check<E>(
+    path: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    edit: impl FnOnce(&mut Matrix) -> Result<(), E>,
+) -> Result<Validated, E> {
+    let (source, document) = load(path, bytes, limits);
+    let root = match document {
+        Ok(root) => root,
+        Err(diagnostic) => {
+            return Ok(Validated {
+                source,
+                matrix: None,
+                diagnostics: vec![diagnostic],
+            });
+        }
+    };
+    let (mut matrix, mut diagnostics) = crate::matrix::read::read_matrix(&source, &root);
+    if let Some(matrix) = &mut matrix {
+        edit(matrix)?;
+        diagnostics.extend(check(matrix));
+    }
+    sort_diagnostics(&mut diagnostics);
+    Ok(Validated {
+        source,
+        matrix,
+        diagnostics,
+    })
 }
 
 pub(crate) fn validate_source(source: SourceFile, limits: &Limits) -> Validated {

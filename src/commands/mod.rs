@@ -1,5 +1,8 @@
 //! One module per command; each returns an [`Outcome`] that decides the exit code.
 
+mod graph;
+mod plan;
+mod planning;
 mod validate;
 
 use std::io::Write;
@@ -38,6 +41,8 @@ impl Outcome {
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;
             Ok(Outcome::Ok)
@@ -61,6 +66,15 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
     match result {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// Writes `text` to `path`, or to stdout when there is none.
+pub fn write_output(path: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        None => write_stdout(text),
+        Some(path) => std::fs::write(path, text)
+            .map_err(|error| anyhow::anyhow!("cannot write `{}`: {error}", path.display())),
     }
 }
 

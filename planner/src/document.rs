@@ -1,0 +1,340 @@
+//! The plan document: what `cutover plan` writes (JSON or YAML) and what the
+//! executor reads. Its format is versioned by `format_version`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::compat::Mismatch;
+use crate::diagnostic::DiagnosticRecord;
+use crate::explain::Hint;
+use crate::order::{Constraint, NoSafeOrder, Plan};
+use crate::source::SourceFile;
+use crate::validate::{State, Validated};
+
+/// The version of the plan document format written by this build.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A plan as a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    /// [`PLAN_FORMAT_VERSION`] when written.
+    pub format_version: u32,
+    /// The version of `cutover` that wrote it.
+    pub tool_version: String,
+    /// The matrix it was planned from.
+    pub matrix: MatrixRef,
+    /// Whether a safe order exists.
+    pub feasible: bool,
+    /// The waves; empty when not feasible or when nothing changes.
+    pub waves: Vec<WaveDoc>,
+    /// Every ordering constraint with its reason.
+    pub constraints: Vec<ConstraintDoc>,
+    /// Why no safe order exists (absent when feasible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+    /// Smallest matrix changes that would unlock an order.
+    #[serde(default)]
+    pub hints: Vec<HintDoc>,
+    /// Diagnostics of the matrix (errors make the plan infeasible).
+    #[serde(default)]
+    pub diagnostics: Vec<DiagnosticRecord>,
+}
+
+/// Which matrix, and its exact content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatrixRef {
+    /// The path as given on the command line (the executor rewrites it
+    /// relative to the plan file).
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// One wave.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveDoc {
+    /// The services switching together, sorted.
+    pub services: Vec<StepDoc>,
+}
+
+/// One service's switch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepDoc {
+    /// The service.
+    pub service: String,
+    /// Current release.
+    pub from: String,
+    /// Target release.
+    pub to: String,
+}
+
+/// An ordering constraint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConstraintDoc {
+    /// Switches first.
+    pub before: String,
+    /// Switches later.
+    pub after: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Why no safe order exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// One sentence.
+    pub summary: String,
+    /// Broken steady states.
+    #[serde(default)]
+    pub broken_states: Vec<BrokenStateDoc>,
+    /// Pairs that allow no order.
+    #[serde(default)]
+    pub conflicts: Vec<ConflictDoc>,
+    /// Cycles of constraints.
+    #[serde(default)]
+    pub cycles: Vec<CycleDoc>,
+}
+
+/// A broken steady state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenStateDoc {
+    /// `current` or `target`.
+    pub state: String,
+    /// The broken pairs.
+    pub problems: Vec<Problem>,
+}
+
+/// A pair that allows neither order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictDoc {
+    /// The consumer.
+    pub consumer: String,
+    /// The provider.
+    pub provider: String,
+    /// What breaks when the provider switches first.
+    pub provider_first: Vec<Problem>,
+    /// What breaks when the consumer switches first.
+    pub consumer_first: Vec<Problem>,
+}
+
+/// A cycle of constraints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleDoc {
+    /// `[a, b, a]`.
+    pub path: Vec<String>,
+    /// The constraint behind each arrow.
+    pub edges: Vec<ConstraintDoc>,
+}
+
+/// One unmet requirement, with positions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The sentence.
+    pub message: String,
+    /// Consumer service.
+    pub consumer: String,
+    /// Its release.
+    pub consumer_version: String,
+    /// Provider service.
+    pub provider: String,
+    /// Its release.
+    pub provider_version: String,
+    /// The API consumed.
+    pub api: String,
+    /// The requirement.
+    pub requirement: String,
+    /// What the provider release serves of it.
+    pub offered: Vec<String>,
+    /// Where the requirement is written.
+    pub requirement_at: Position,
+    /// Where the provider release is written.
+    pub provider_at: Position,
+}
+
+/// A place in the matrix file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// A hint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HintDoc {
+    /// The sentence.
+    pub message: String,
+    /// Whether this change alone makes a safe order possible.
+    pub unlocks: bool,
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+impl PlanDocument {
+    /// Builds the document for a validated matrix and the planner's answer
+    /// (`None` when the matrix is invalid and was not planned).
+    pub fn new(validated: &Validated, result: Option<&Result<Plan, NoSafeOrder>>) -> Self {
+        let source = &validated.source;
+        let mut doc = PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            matrix: MatrixRef {
+                path: source.path().to_owned(),
+                sha256: sha256_hex(source.text().as_bytes()),
+            },
+            feasible: false,
+            waves: Vec::new(),
+            constraints: Vec::new(),
+            explanation: None,
+            hints: Vec::new(),
+            diagnostics: validated
+                .diagnostics
+                .iter()
+                .map(|d| d.to_record(source))
+                .collect(),
+        };
+        match result {
+            None => {
+                doc.explanation = Some(Explanation {
+                    summary: "the matrix is invalid; fix its errors first".to_owned(),
+                    broken_states: Vec::new(),
+                    conflicts: Vec::new(),
+                    cycles: Vec::new(),
+                });
+            }
+            Some(Ok(plan)) => {
+                doc.feasible = true;
+                doc.waves = plan
+                    .waves
+                    .iter()
+                    .map(|wave| WaveDoc {
+                        services: wave
+                            .services
+                            .iter()
+                            .map(|s| StepDoc {
+                                service: s.service.clone(),
+                                from: s.from.to_string(),
+                                to: s.to.to_string(),
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                doc.constraints = plan.constraints.iter().map(constraint_doc).collect();
+            }
+            Some(Err(no)) => {
+                doc.constraints = no.constraints.iter().map(constraint_doc).collect();
+                doc.hints = no.hints.iter().map(hint_doc).collect();
+                doc.explanation = Some(explanation(source, no));
+            }
+        }
+        doc
+    }
+}
+
+fn constraint_doc(constraint: &Constraint) -> ConstraintDoc {
+    ConstraintDoc {
+        before: constraint.before.clone(),
+        after: constraint.after.clone(),
+        reason: constraint.reason(),
+    }
+}
+
+fn hint_doc(hint: &Hint) -> HintDoc {
+    HintDoc {
+        message: hint.describe(),
+        unlocks: hint.unlocks,
+    }
+}
+
+fn explanation(source: &SourceFile, no: &NoSafeOrder) -> Explanation {
+    let problems = |mismatches: &[Mismatch]| {
+        mismatches
+            .iter()
+            .map(|m| problem(source, m))
+            .collect::<Vec<_>>()
+    };
+    Explanation {
+        summary: summary(no),
+        broken_states: no
+            .broken_states
+            .iter()
+            .map(|b| BrokenStateDoc {
+                state: match b.state {
+                    State::Current => "current".to_owned(),
+                    State::Target => "target".to_owned(),
+                },
+                problems: problems(&b.mismatches),
+            })
+            .collect(),
+        conflicts: no
+            .conflicts
+            .iter()
+            .map(|c| ConflictDoc {
+                consumer: c.consumer.clone(),
+                provider: c.provider.clone(),
+                provider_first: problems(&c.provider_first),
+                consumer_first: problems(&c.consumer_first),
+            })
+            .collect(),
+        cycles: no
+            .cycles
+            .iter()
+            .map(|c| CycleDoc {
+                path: c.path.clone(),
+                edges: c.edges.iter().map(constraint_doc).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// One sentence summing up why no safe order exists.
+pub fn summary(no: &NoSafeOrder) -> String {
+    let mut parts = Vec::new();
+    for broken in &no.broken_states {
+        let which = match broken.state {
+            State::Current => "the current state",
+            State::Target => "the target state",
+        };
+        parts.push(format!("{which} is already incompatible"));
+    }
+    if !no.conflicts.is_empty() {
+        let n = no.conflicts.len();
+        parts.push(format!(
+            "{n} pair{} of services cannot switch in either order",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    for cycle in &no.cycles {
+        parts.push(format!(
+            "the ordering constraints form a cycle {}",
+            cycle.describe_path()
+        ));
+    }
+    format!("no safe order exists: {}", parts.join("; "))
+}
+
+fn problem(source: &SourceFile, m: &Mismatch) -> Problem {
+    let position = |span: crate::yaml::Span| Position {
+        file: source.path().to_owned(),
+        line: span.line.max(1),
+        column: span.column.max(1),
+    };
+    Problem {
+        message: m.describe(),
+        consumer: m.consumer.clone(),
+        consumer_version: m.consumer_version.to_string(),
+        provider: m.provider.clone(),
+        provider_version: m.provider_version.to_string(),
+        api: m.api.clone(),
+        requirement: m.requirement.clone(),
+        offered: m.offered.iter().map(ToString::to_string).collect(),
+        requirement_at: position(m.requirement_span),
+        provider_at: position(m.provider_span),
+    }
+}

@@ -1,0 +1,33 @@
+//! `cutover plan MATRIX`
+
+use cutover_planner::{PlanDocument, render};
+
+use super::planning::load_and_plan;
+use super::{Outcome, write_output};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::output::{print_diagnostics_to_stderr, render_diagnostics};
+
+/// Plans the cutover and prints (or writes) the plan.
+pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
+    let planned = load_and_plan(&args.matrix)?;
+    let validated = &planned.validated;
+    let doc = PlanDocument::new(validated, planned.result.as_ref());
+    let text = match args.format {
+        PlanFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",
+        PlanFormat::Yaml => serde_saphyr::to_string(&doc)?,
+        PlanFormat::Markdown => render::markdown(&doc),
+        PlanFormat::Human if planned.result.is_none() => {
+            render_diagnostics(&validated.source, &validated.diagnostics)
+                + &format!(
+                    "error: {} is invalid; no plan was made\n",
+                    validated.source.path()
+                )
+        }
+        PlanFormat::Human => {
+            print_diagnostics_to_stderr(&validated.source, &validated.diagnostics);
+            render::human(&doc)
+        }
+    };
+    write_output(args.output.as_deref(), &text)?;
+    Ok(Outcome::from_bool(doc.feasible))
+}
