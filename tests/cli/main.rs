@@ -52,4 +52,5 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
+mod plan;
 mod validate;

@@ -1,0 +1,221 @@
+//! `cutover plan` and `cutover graph` on the scenario matrices.
+
+use super::*;
+
+const FORMATS: &[&str] = &["human", "json", "yaml", "markdown"];
+
+/// The `# expect:` line of a scenario: `Some(waves)` when feasible.
+fn expectation(path: &Path) -> Option<Option<usize>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("# expect: "))?;
+    if line == "no safe order" {
+        return Some(None);
+    }
+    let waves = line
+        .strip_prefix("feasible, ")?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    Some(Some(waves))
+}
+
+fn snapshot_every_format(path: &Path) {
+    let file = relative(path);
+    let mut exit_codes = Vec::new();
+    for format in FORMATS {
+        let run = cutover(&["plan", "--format", format, &file]);
+        exit_codes.push(run.code);
+        insta::assert_snapshot!(format!("plan-{format}"), run.transcript());
+    }
+    for format in ["mermaid", "dot"] {
+        let run = cutover(&["graph", "--format", format, &file]);
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        insta::assert_snapshot!(format!("graph-{format}"), run.stdout);
+    }
+    assert!(
+        exit_codes.windows(2).all(|w| w[0] == w[1]),
+        "{file}: exit codes differ by format: {exit_codes:?}"
+    );
+    let doc = cutover(&["plan", "--format", "json", &file]).json();
+    match expectation(path) {
+        Some(Some(waves)) => {
+            assert_eq!(exit_codes[0], 0, "{file}");
+            assert_eq!(doc["feasible"], true);
+            assert_eq!(
+                doc["waves"].as_array().expect("waves").len(),
+                waves,
+                "{file}"
+            );
+        }
+        Some(None) => {
+            assert_eq!(exit_codes[0], 1, "{file}");
+            assert_eq!(doc["feasible"], false);
+            assert_eq!(doc["waves"], serde_json::json!([]));
+            assert!(
+                !doc["hints"].as_array().expect("hints").is_empty(),
+                "{file}: no hints"
+            );
+        }
+        None => panic!("{file} has no `# expect:` line"),
+    }
+}
+
+#[test]
+fn scenarios() {
+    insta::glob!("../../matrices/plans", "*.yaml", |path| {
+        snapshot_every_format(path)
+    });
+}
+
+#[test]
+fn samples() {
+    insta::glob!("../../matrices", "*.yaml", |path| snapshot_every_format(
+        path
+    ));
+}
+
+#[test]
+fn plans_are_byte_identical_across_runs() {
+    let first = cutover(&["plan", "--format", "json", "matrices/shop.yaml"]);
+    for _ in 0..3 {
+        assert_eq!(
+            cutover(&["plan", "--format", "json", "matrices/shop.yaml"]).stdout,
+            first.stdout
+        );
+    }
+}
+
+#[test]
+fn json_plan_carries_the_contract_keys() {
+    let doc = cutover(&["plan", "--format", "json", "matrices/shop.yaml"]).json();
+    for key in [
+        "format_version",
+        "tool_version",
+        "matrix",
+        "feasible",
+        "waves",
+        "constraints",
+    ] {
+        assert!(doc.get(key).is_some(), "missing `{key}`");
+    }
+    let bytes = std::fs::read(root().join("matrices/shop.yaml")).expect("read");
+    assert_eq!(doc["matrix"]["sha256"], cutover_planner::sha256_hex(&bytes));
+    assert_eq!(doc["matrix"]["path"], "matrices/shop.yaml");
+    assert_eq!(doc["tool_version"], env!("CARGO_PKG_VERSION"));
+    let step = &doc["waves"][0]["services"][0];
+    assert!(step["service"].is_string() && step["from"].is_string() && step["to"].is_string());
+    let c = &doc["constraints"][0];
+    assert!(c["before"].is_string() && c["after"].is_string() && c["reason"].is_string());
+}
+
+#[test]
+fn invalid_matrix_still_prints_a_json_plan() {
+    let run = cutover(&[
+        "plan",
+        "--format",
+        "json",
+        "matrices/invalid/unknown-release.yaml",
+    ]);
+    assert_eq!(run.code, 1);
+    let doc = run.json();
+    assert_eq!(doc["feasible"], false);
+    assert_eq!(doc["waves"], serde_json::json!([]));
+    assert_eq!(doc["diagnostics"][0]["code"], "unknown-release");
+    let human = cutover(&["plan", "matrices/invalid/yaml-syntax.yaml"]);
+    assert_eq!(human.code, 1);
+    assert!(human.stdout.contains("yaml-syntax"), "{}", human.stdout);
+}
+
+#[test]
+fn overrides_pick_releases_without_editing_the_file() {
+    // Keep `orders` where it is: then `gateway` 5.3.0 cannot be satisfied...
+    let run = cutover(&[
+        "plan",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+        "--target",
+        "orders=1.9.0",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let doc = run.json();
+    let codes: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"incompatible-target-state"), "{codes:?}");
+    // ...unless `gateway` stays too.
+    let run = cutover(&[
+        "plan",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+        "--target",
+        "orders=1.9.0",
+        "--target",
+        "gateway=5.2.0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let services: Vec<String> = run.json()["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .flat_map(|w| {
+            w["services"]
+                .as_array()
+                .expect("services")
+                .iter()
+                .map(|s| s["service"].as_str().expect("name").to_owned())
+        })
+        .collect();
+    assert!(!services.contains(&"orders".to_owned()) && !services.contains(&"gateway".to_owned()));
+    // Moving `current` forward makes `ledger` a non-change.
+    let run = cutover(&[
+        "plan",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+        "--current",
+        "ledger=3.1.0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!run.stdout.contains("\"service\": \"ledger\""));
+}
+
+#[test]
+fn bad_overrides_are_usage_errors() {
+    for args in [
+        ["--target", "nosuch=1.0.0"],
+        ["--target", "orders=9.9.9"],
+        ["--target", "orders=two"],
+        ["--target", "orders"],
+    ] {
+        let mut full = vec!["plan", "matrices/shop.yaml"];
+        full.extend(args);
+        let run = cutover(&full);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.transcript());
+        assert!(run.stderr.contains("error"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn output_file_receives_the_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("plan.json");
+    let run = cutover(&[
+        "plan",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.is_empty());
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("written")).expect("json");
+    assert_eq!(doc["feasible"], true);
+}
