@@ -70,9 +70,7 @@ fn scenarios() {
 
 #[test]
 fn samples() {
-    insta::glob!("../../matrices", "*.yaml", |path| snapshot_every_format(
-        path
-    ));
+    insta::glob!("../../matrices", "*.yaml", snapshot_every_format);
 }
 
 #[test]
