@@ -1,0 +1,3 @@
+//! Integration tests of the planner crate.
+
+mod order_properties;
