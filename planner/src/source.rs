@@ -76,8 +76,9 @@ mod tests {
     #[test]
     fn offsets_and_positions_round_trip() {
         let file = SourceFile::new("m.yaml", "ab\ncé d\n\nx");
-        assert_eq!(file.offset_of(2, 3), 5);
-        assert_eq!(file.line_column(5), (2, 3));
+        // `é` is two bytes, so the third character of line 2 starts at byte 6.
+        assert_eq!(file.offset_of(2, 3), 6);
+        assert_eq!(file.line_column(6), (2, 3));
         assert_eq!(file.line_column(0), (1, 1));
         assert_eq!(file.offset_of(4, 1), 10);
         assert_eq!(file.offset_of(99, 99), 11);
