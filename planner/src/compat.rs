@@ -1,11 +1,11 @@
 //! Compatibility between releases: who provides what, and whether a consumer
 //! release can talk to a provider release.
 
-use std::collections::HashMap;
+use crate::fast::HashMap;
 
 use semver::Version;
 
-use crate::matrix::{Matrix, Release, Service};
+use crate::matrix::{Consumed, Matrix, Release, Service};
 use crate::yaml::Span;
 
 /// One unmet requirement: a consumer release needs an API version that a
@@ -80,12 +80,53 @@ pub fn join_versions(versions: &[Version]) -> String {
 pub struct Catalog<'m> {
     matrix: &'m Matrix,
     owners: HashMap<&'m str, &'m str>,
+    providers: HashMap<&'m str, Provider<'m>>,
+}
+
+/// A service that provides something, with its two releases looked up once.
+#[derive(Clone, Copy, Debug)]
+pub struct Provider<'m> {
+    /// The service.
+    pub service: &'m Service,
+    /// Its `current` release, when that is a known release.
+    pub current: Option<&'m Release>,
+    /// Its `target` release (or `current` when it does not change), when known.
+    pub target: Option<&'m Release>,
+}
+
+impl<'m> Provider<'m> {
+    fn new(service: &'m Service) -> Self {
+        Provider {
+            service,
+            current: service.release(&service.current.value),
+            target: service.release(service.target_version()),
+        }
+    }
+
+    /// The release it serves in `state`.
+    pub fn release_in(&self, state: crate::validate::State) -> Option<&'m Release> {
+        match state {
+            crate::validate::State::Current => self.current,
+            crate::validate::State::Target => self.target,
+        }
+    }
+}
+
+/// One requirement of a consumer release, resolved to the service that provides it.
+#[derive(Clone, Copy, Debug)]
+pub struct Requirement<'m> {
+    /// The API (or service) name consumed.
+    pub api: &'m str,
+    /// What the consumer accepts.
+    pub consumed: &'m Consumed,
+    /// The service that provides `api`.
+    pub provider: Provider<'m>,
 }
 
 impl<'m> Catalog<'m> {
     /// Indexes the APIs of `matrix`. Conflicting ownership is reported by validation.
     pub fn new(matrix: &'m Matrix) -> Self {
-        let mut owners = HashMap::new();
+        let mut owners = HashMap::default();
         for service in matrix.services_in_document_order() {
             for release in service.releases.values() {
                 for api in release.provides.keys() {
@@ -93,7 +134,22 @@ impl<'m> Catalog<'m> {
                 }
             }
         }
-        Catalog { matrix, owners }
+        let services: HashMap<&str, Provider> = matrix
+            .services
+            .iter()
+            .map(|(name, service)| (name.as_str(), Provider::new(service)))
+            .collect();
+        let mut providers: HashMap<&str, Provider> = owners
+            .iter()
+            .filter_map(|(api, owner)| Some((*api, *services.get(owner)?)))
+            .collect();
+        // A service name always means the service itself.
+        providers.extend(services);
+        Catalog {
+            matrix,
+            owners,
+            providers,
+        }
     }
 
     /// The matrix.
@@ -103,13 +159,7 @@ impl<'m> Catalog<'m> {
 
     /// The service that provides `name` (an API or a service name).
     pub fn provider_of(&self, name: &str) -> Option<&'m Service> {
-        match self.matrix.services.get_key_value(name) {
-            Some((_, service)) => Some(service),
-            None => self
-                .owners
-                .get(name)
-                .and_then(|owner| self.matrix.services.get(*owner)),
-        }
+        self.providers.get(name).map(|p| p.service)
     }
 
     /// The service that owns an explicit API, if any.
@@ -119,21 +169,66 @@ impl<'m> Catalog<'m> {
 
     /// The versions of `api` served by `release` of `provider`.
     pub fn offered(provider: &Service, release: &Release, api: &str) -> Vec<Version> {
+        Self::offered_slice(provider, release, api).to_vec()
+    }
+
+    fn offered_slice<'r>(provider: &Service, release: &'r Release, api: &str) -> &'r [Version] {
         if api == provider.name {
-            return vec![release.version.clone()];
+            return std::slice::from_ref(&release.version);
         }
         release
             .provides
             .get(api)
-            .map(|p| p.versions.clone())
-            .unwrap_or_default()
+            .map_or(&[], |p| p.versions.as_slice())
+    }
+
+    /// The requirements of `consumer`'s `release` on other services, in API order.
+    pub fn requirements(
+        &self,
+        consumer: &'m Service,
+        release: &'m Release,
+    ) -> impl Iterator<Item = Requirement<'m>> + '_ {
+        release.consumes.iter().filter_map(move |(api, consumed)| {
+            let provider = *self.providers.get(api.as_str())?;
+            (provider.service.name != consumer.name).then_some(Requirement {
+                api,
+                consumed,
+                provider,
+            })
+        })
+    }
+
+    /// The mismatch when `provider` at `p` does not meet `requirement` of
+    /// `consumer` at `c`.
+    pub fn unmet(
+        consumer: &Service,
+        c: &Version,
+        requirement: Requirement<'_>,
+        p_release: &Release,
+    ) -> Option<Mismatch> {
+        let provider = requirement.provider.service;
+        let offered = Self::offered_slice(provider, p_release, requirement.api);
+        if requirement.consumed.accepts_any(offered) {
+            return None;
+        }
+        Some(Mismatch {
+            consumer: consumer.name.clone(),
+            consumer_version: c.clone(),
+            provider: provider.name.clone(),
+            provider_version: p_release.version.clone(),
+            api: requirement.api.to_owned(),
+            requirement: requirement.consumed.describe(),
+            requirement_span: requirement.consumed.span,
+            offered: offered.to_vec(),
+            provider_span: p_release.span,
+        })
     }
 
     /// Every requirement of `consumer` at release `c` that `provider` at `p` does
     /// not meet; empty when they are compatible (or a release is unknown).
     pub fn mismatches(
         &self,
-        consumer: &Service,
+        consumer: &'m Service,
         c: &Version,
         provider: &Service,
         p: &Version,
@@ -141,36 +236,16 @@ impl<'m> Catalog<'m> {
         let (Some(c_release), Some(p_release)) = (consumer.release(c), provider.release(p)) else {
             return Vec::new();
         };
-        let mut found = Vec::new();
-        for (api, consumed) in &c_release.consumes {
-            if self
-                .provider_of(api)
-                .is_none_or(|s| s.name != provider.name)
-            {
-                continue;
-            }
-            let offered = Self::offered(provider, p_release, api);
-            if !consumed.accepts_any(&offered) {
-                found.push(Mismatch {
-                    consumer: consumer.name.clone(),
-                    consumer_version: c.clone(),
-                    provider: provider.name.clone(),
-                    provider_version: p.clone(),
-                    api: api.clone(),
-                    requirement: consumed.describe(),
-                    requirement_span: consumed.span,
-                    offered,
-                    provider_span: p_release.span,
-                });
-            }
-        }
-        found
+        self.requirements(consumer, c_release)
+            .filter(|r| r.provider.service.name == provider.name)
+            .filter_map(|r| Self::unmet(consumer, c, r, p_release))
+            .collect()
     }
 
     /// Whether `consumer` at `c` is compatible with `provider` at `p`.
     pub fn compatible(
         &self,
-        consumer: &Service,
+        consumer: &'m Service,
         c: &Version,
         provider: &Service,
         p: &Version,
@@ -180,7 +255,7 @@ impl<'m> Catalog<'m> {
 
     /// The providers `consumer` depends on in its current or target release,
     /// sorted and without duplicates, never itself.
-    pub fn providers_of(&self, consumer: &Service) -> Vec<&'m Service> {
+    pub fn providers_of(&self, consumer: &'m Service) -> Vec<&'m Service> {
         let mut providers: Vec<&Service> = [
             Some(&consumer.current.value),
             consumer.target.as_ref().map(|t| &t.value),
@@ -188,9 +263,8 @@ impl<'m> Catalog<'m> {
         .into_iter()
         .flatten()
         .filter_map(|v| consumer.release(v))
-        .flat_map(|release| release.consumes.keys())
-        .filter_map(|name| self.provider_of(name))
-        .filter(|provider| provider.name != consumer.name)
+        .flat_map(|release| self.requirements(consumer, release))
+        .map(|r| r.provider.service)
         .collect();
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         providers.dedup_by(|a, b| a.name == b.name);

@@ -14,6 +14,7 @@ mod compat;
 mod diagnostic;
 mod document;
 mod explain;
+mod fast;
 mod graph;
 mod matrix;
 mod order;
@@ -21,6 +22,7 @@ mod overrides;
 pub mod render;
 mod schema;
 mod source;
+mod synthetic;
 mod validate;
 pub mod yaml;
 
@@ -40,6 +42,7 @@ pub use order::{BrokenState, Conflict, Constraint, Cycle, NoSafeOrder, Plan, Ste
 pub use overrides::{OverrideError, Overrides, apply_overrides};
 pub use schema::json_schema;
 pub use source::SourceFile;
+pub use synthetic::synthetic_matrix;
 pub use validate::{
     State, Validated, check, state_mismatches, validate_bytes, validate_with_overrides,
 };

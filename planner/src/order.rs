@@ -154,13 +154,20 @@ pub struct NoSafeOrder {
 
 /// Plans the cutover of a valid matrix: the minimal safe waves, or why none exist.
 pub fn plan(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
-    match analyse(matrix) {
-        Ok(plan) => Ok(plan),
-        Err(mut no) => {
-            no.hints = crate::explain::hints(matrix, &no);
-            Err(no)
-        }
-    }
+    with_hints(matrix, analyse(matrix))
+}
+
+/// [`plan`] for a matrix whose current and target states were already found
+/// sound by validation, so they are not checked again.
+pub(crate) fn plan_validated(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
+    with_hints(matrix, order(&Catalog::new(matrix)))
+}
+
+fn with_hints(matrix: &Matrix, result: Result<Plan, NoSafeOrder>) -> Result<Plan, NoSafeOrder> {
+    result.map_err(|mut no| {
+        no.hints = crate::explain::hints(matrix, &no);
+        no
+    })
 }
 
 /// The planner without hints (used to check hints themselves).
@@ -180,8 +187,13 @@ pub(crate) fn analyse(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
             ..NoSafeOrder::default()
         });
     }
+    order(&catalog)
+}
 
-    let (constraints, conflicts) = pairwise(&catalog);
+/// The waves of a matrix whose two states are sound.
+fn order(catalog: &Catalog) -> Result<Plan, NoSafeOrder> {
+    let matrix = catalog.matrix();
+    let (constraints, conflicts) = pairwise(catalog);
     let changing: Vec<&str> = matrix.changing().map(|s| s.name.as_str()).collect();
     let mut graph = DiGraph::<&str, usize>::with_capacity(changing.len(), constraints.len());
     let index: HashMap<&str, NodeIndex> = changing

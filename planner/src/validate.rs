@@ -1,7 +1,7 @@
 //! Semantic checks of a matrix: names and ownership, releases that exist, and
 //! compatibility of the current and the target state.
 
-use std::collections::HashMap;
+use crate::fast::HashMap;
 use std::convert::Infallible;
 
 use crate::compat::{Catalog, Mismatch};
@@ -30,6 +30,13 @@ impl Validated {
     /// The matrix, only when it is valid.
     pub fn valid_matrix(&self) -> Option<&Matrix> {
         self.matrix.as_ref().filter(|_| self.is_valid())
+    }
+
+    /// Plans a valid matrix (`None` when it is not valid). The same as
+    /// [`plan`](crate::plan) on [`valid_matrix`](Self::valid_matrix), without
+    /// checking the current and target states again: validation already did.
+    pub fn plan(&self) -> Option<Result<crate::Plan, crate::NoSafeOrder>> {
+        self.valid_matrix().map(crate::order::plan_validated)
     }
 }
 
@@ -135,17 +142,25 @@ impl State {
 pub fn state_mismatches(catalog: &Catalog, state: State) -> Vec<Mismatch> {
     let mut found = Vec::new();
     for consumer in catalog.matrix().services.values() {
-        for provider in catalog.providers_of(consumer) {
-            if state == State::Target && !consumer.is_changing() && !provider.is_changing() {
+        let c = state.release_of(consumer);
+        let Some(c_release) = consumer.release(c) else {
+            continue;
+        };
+        let first = found.len();
+        for requirement in catalog.requirements(consumer, c_release) {
+            if state == State::Target
+                && !consumer.is_changing()
+                && !requirement.provider.service.is_changing()
+            {
                 continue;
             }
-            found.extend(catalog.mismatches(
-                consumer,
-                state.release_of(consumer),
-                provider,
-                state.release_of(provider),
-            ));
+            let Some(p_release) = requirement.provider.release_in(state) else {
+                continue;
+            };
+            found.extend(Catalog::unmet(consumer, c, requirement, p_release));
         }
+        // Per consumer, by provider, then by API (the requirements come in API order).
+        found[first..].sort_by(|a: &Mismatch, b: &Mismatch| a.provider.cmp(&b.provider));
     }
     found
 }
@@ -192,7 +207,7 @@ fn state_diagnostic(state: State, mismatch: &Mismatch) -> Diagnostic {
 }
 
 fn check_ownership(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
-    let mut owners: HashMap<&str, (&str, crate::yaml::Span)> = HashMap::new();
+    let mut owners: HashMap<&str, (&str, crate::yaml::Span)> = HashMap::default();
     for service in matrix.services_in_document_order() {
         for release in service.releases.values() {
             for (api, provided) in &release.provides {

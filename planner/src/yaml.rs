@@ -93,6 +93,19 @@ impl Key {
     pub fn text(&self) -> String {
         scalar_text(&self.scalar)
     }
+
+    /// The key's text, borrowed when YAML read it as a string.
+    pub fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match &self.scalar {
+            Scalar::Str(s) | Scalar::Number(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(scalar_text(other)),
+        }
+    }
+
+    /// Whether the key is the string `name`.
+    pub fn is(&self, name: &str) -> bool {
+        matches!(&self.scalar, Scalar::Str(s) if s == name)
+    }
 }
 
 /// The text of a scalar as a person wrote it.

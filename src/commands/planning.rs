@@ -1,8 +1,6 @@
 //! What `plan` and `graph` share: read the matrix, apply overrides, validate, plan.
 
-use cutover_planner::{
-    Limits, NoSafeOrder, Overrides, Plan, Validated, plan, validate_with_overrides,
-};
+use cutover_planner::{Limits, NoSafeOrder, Overrides, Plan, Validated, validate_with_overrides};
 
 use super::read_matrix;
 use crate::cli::MatrixArgs;
@@ -24,6 +22,6 @@ pub fn load_and_plan(args: &MatrixArgs) -> anyhow::Result<Planned> {
     };
     let path = args.matrix.display().to_string();
     let validated = validate_with_overrides(&path, &bytes, &Limits::default(), &overrides)?;
-    let result = validated.valid_matrix().map(plan);
+    let result = validated.plan();
     Ok(Planned { validated, result })
 }

@@ -2,7 +2,13 @@
 //! problem (unknown keys, wrong types, invalid versions, ...) instead of
 //! stopping at the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::fast::HashMap;
+
+/// Describes the value being read, for messages; only called when there is a problem.
+type What<'a> = &'a dyn Fn() -> String;
 
 use semver::{Version, VersionReq};
 
@@ -178,12 +184,12 @@ impl Reader<'_> {
                 );
                 None
             }
-            Some(node) => self.version(node, &format!("`current` of {what}")),
+            Some(node) => self.version(node, &|| format!("`current` of {what}")),
         };
         let target = fields
             .get("target")
             .filter(|node| !matches!(node.value, Value::Scalar(Scalar::Null)))
-            .and_then(|node| self.version(node, &format!("`target` of {what}")));
+            .and_then(|node| self.version(node, &|| format!("`target` of {what}")));
         let deploy = fields
             .get("deploy")
             .map(|node| self.deploy(node, &what))
@@ -229,7 +235,8 @@ impl Reader<'_> {
                 let Some(api) = self.api_name(key) else {
                     continue;
                 };
-                if let Some(versions) = self.versions(node, &format!("`{api}` provided by {what}"))
+                if let Some(versions) =
+                    self.versions(node, &|| format!("`{api}` provided by {what}"))
                 {
                     release.provides.insert(
                         api,
@@ -247,7 +254,7 @@ impl Reader<'_> {
                     continue;
                 };
                 if let Some(alternatives) =
-                    self.requirements(node, &format!("`{name}` consumed by {what}"))
+                    self.requirements(node, &|| format!("`{name}` consumed by {what}"))
                 {
                     release.consumes.insert(
                         name,
@@ -427,21 +434,18 @@ impl Reader<'_> {
             return None;
         };
         let mut fields = Fields {
-            entries: HashMap::with_capacity(entries.len()),
+            entries: HashMap::with_capacity_and_hasher(entries.len(), Default::default()),
             span: node.span,
         };
-        let mut first_seen: HashMap<String, Span> = HashMap::new();
+        let mut first_seen: HashMap<Cow<str>, Span> = HashMap::default();
         for (key, value) in entries {
-            let text = key.text();
+            let text = key.text_cow();
             if let Some(first) = first_seen.get(&text) {
                 self.duplicate(key, *first, what);
                 continue;
             }
             first_seen.insert(text, key.span);
-            match allowed
-                .iter()
-                .find(|name| key.scalar == Scalar::Str((**name).to_owned()))
-            {
+            match allowed.iter().find(|name| key.is(name)) {
                 Some(name) => {
                     fields.entries.insert(name, (key, value));
                 }
@@ -461,10 +465,11 @@ impl Reader<'_> {
                 return Vec::new();
             }
         };
-        let mut first_seen: HashMap<String, Span> = HashMap::with_capacity(entries.len());
+        let mut first_seen: HashMap<Cow<str>, Span> =
+            HashMap::with_capacity_and_hasher(entries.len(), Default::default());
         let mut unique = Vec::with_capacity(entries.len());
         for (key, value) in entries {
-            let text = key.text();
+            let text = key.text_cow();
             if let Some(first) = first_seen.get(&text) {
                 self.duplicate(key, *first, what);
                 continue;
@@ -584,12 +589,12 @@ impl Reader<'_> {
         None
     }
 
-    fn version(&mut self, node: &Node, what: &str) -> Option<Located<Version>> {
+    fn version(&mut self, node: &Node, what: What) -> Option<Located<Version>> {
         let text = self.version_text(node, what)?;
-        match Version::parse(&text) {
+        match Version::parse(text) {
             Ok(version) => Some(Located::new(version, node.span)),
             Err(error) => {
-                let diagnostic = invalid_version(node.span, &text, what, &error);
+                let diagnostic = invalid_version(node.span, text, &what(), &error);
                 self.error(diagnostic);
                 None
             }
@@ -597,7 +602,7 @@ impl Reader<'_> {
     }
 
     /// A version, or a list of versions served at once.
-    fn versions(&mut self, node: &Node, what: &str) -> Option<Vec<Version>> {
+    fn versions(&mut self, node: &Node, what: What) -> Option<Vec<Version>> {
         match &node.value {
             Value::Seq(items) if !items.is_empty() => {
                 let versions: Vec<_> = items
@@ -608,23 +613,26 @@ impl Reader<'_> {
                     .then(|| versions.into_iter().map(|l| l.value).collect())
             }
             Value::Seq(_) => {
-                self.wrong_type(node, what, "a version or a non-empty list of versions");
+                self.wrong_type(node, &what(), "a version or a non-empty list of versions");
                 None
             }
             _ => self.version(node, what).map(|l| vec![l.value]),
         }
     }
 
-    fn requirement(&mut self, node: &Node, what: &str) -> Option<VersionReq> {
+    fn requirement(&mut self, node: &Node, what: What) -> Option<VersionReq> {
         let text = self.version_text(node, what)?;
-        match VersionReq::parse(&text) {
+        match VersionReq::parse(text) {
             Ok(req) => Some(req),
             Err(error) => {
                 self.error(
                     Diagnostic::error(
                         Code::InvalidRequirement,
                         node.span,
-                        format!("`{text}` ({what}) is not a valid semver requirement: {error}"),
+                        format!(
+                            "`{text}` ({}) is not a valid semver requirement: {error}",
+                            what()
+                        ),
                     )
                     .with_label("invalid requirement")
                     .with_hint("use the semver crate's syntax, e.g. `^2`, `~1.4`, `>=2.0.0, <3`"),
@@ -635,7 +643,7 @@ impl Reader<'_> {
     }
 
     /// A requirement, or a list of alternatives.
-    fn requirements(&mut self, node: &Node, what: &str) -> Option<Vec<VersionReq>> {
+    fn requirements(&mut self, node: &Node, what: What) -> Option<Vec<VersionReq>> {
         match &node.value {
             Value::Seq(items) if !items.is_empty() => {
                 let reqs: Vec<_> = items
@@ -647,7 +655,7 @@ impl Reader<'_> {
             Value::Seq(_) => {
                 self.wrong_type(
                     node,
-                    what,
+                    &what(),
                     "a requirement or a non-empty list of alternatives",
                 );
                 None
@@ -657,11 +665,12 @@ impl Reader<'_> {
     }
 
     /// The text of a scalar that must be a version or requirement string.
-    fn version_text(&mut self, node: &Node, what: &str) -> Option<String> {
+    fn version_text<'n>(&mut self, node: &'n Node, what: What) -> Option<&'n str> {
         match &node.value {
-            Value::Scalar(Scalar::Str(text)) => Some(text.clone()),
+            Value::Scalar(Scalar::Str(text)) => Some(text),
             Value::Scalar(Scalar::Number(_)) => {
                 let raw = self.raw(node);
+                let what = what();
                 self.error(
                     Diagnostic::error(
                         Code::UnquotedNumber,
@@ -676,7 +685,7 @@ impl Reader<'_> {
                 None
             }
             _ => {
-                self.wrong_type(node, what, "a version string");
+                self.wrong_type(node, &what(), "a version string");
                 None
             }
         }
