@@ -1,0 +1,229 @@
+//! AWS behind a trait: the few ELBv2, ECS and DynamoDB operations a cutover
+//! needs. [`SdkCloud`] talks to AWS (or to any endpoint, such as moto);
+//! [`FakeCloud`] keeps state in memory for tests of the run's state machine.
+
+mod fake;
+mod sdk;
+
+use std::future::Future;
+
+pub use fake::{FakeCloud, FakeFault};
+pub use sdk::{AwsOptions, SdkCloud};
+
+/// A production or test route: a listener's default action, or one rule.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(tag = "kind", content = "arn", rename_all = "lowercase")]
+pub enum Route {
+    /// The default action of a listener (ARN).
+    Listener(String),
+    /// A listener rule (ARN).
+    Rule(String),
+}
+
+impl Route {
+    /// The ARN.
+    pub fn arn(&self) -> &str {
+        match self {
+            Route::Listener(arn) | Route::Rule(arn) => arn,
+        }
+    }
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Listener(arn) => write!(f, "listener {arn}"),
+            Route::Rule(arn) => write!(f, "rule {arn}"),
+        }
+    }
+}
+
+/// Where a route forwards: target group ARNs with their weights, in the
+/// order AWS returned them. A plain `forward` to one group is weight 1.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Forward {
+    /// `(target group ARN, weight)` pairs.
+    pub targets: Vec<(String, u32)>,
+}
+
+impl Forward {
+    /// All traffic to one target group.
+    pub fn to(target_group: &str) -> Self {
+        Forward {
+            targets: vec![(target_group.to_owned(), 1)],
+        }
+    }
+
+    /// `green_percent` % to `green`, the rest to `blue` (a group with weight 0 is kept
+    /// in the action so that the split is visible).
+    pub fn split(blue: &str, green: &str, green_percent: u32) -> Self {
+        let green_percent = green_percent.min(100);
+        Forward {
+            targets: vec![
+                (blue.to_owned(), 100 - green_percent),
+                (green.to_owned(), green_percent),
+            ],
+        }
+    }
+
+    /// The share of traffic, in percent (rounded down), that goes to `target_group`.
+    pub fn percent_to(&self, target_group: &str) -> u32 {
+        let total: u64 = self.targets.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return 0;
+        }
+        let to: u64 = self
+            .targets
+            .iter()
+            .filter(|(tg, _)| tg == target_group)
+            .map(|(_, w)| u64::from(*w))
+            .sum();
+        u32::try_from(to * 100 / total).unwrap_or(100)
+    }
+
+    /// The single target group receiving all traffic, if there is exactly one.
+    pub fn sole_target(&self) -> Option<&str> {
+        let mut receiving = self.targets.iter().filter(|(_, w)| *w > 0);
+        let (first, _) = receiving.next()?;
+        receiving.next().is_none().then_some(first.as_str())
+    }
+}
+
+/// Registered targets of a target group by health.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TargetHealth {
+    /// Targets in state `healthy`.
+    pub healthy: u32,
+    /// All registered targets.
+    pub total: u32,
+}
+
+/// What a cutover needs to know of an ECS service.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EcsService {
+    /// The task definition ARN of its primary deployment.
+    pub task_definition: String,
+    /// Desired task count.
+    pub desired: u32,
+    /// Running task count.
+    pub running: u32,
+    /// Number of deployments in progress or done (1 when steady).
+    pub deployments: u32,
+}
+
+impl EcsService {
+    /// One deployment, and as many tasks running as desired.
+    pub fn is_steady(&self) -> bool {
+        self.deployments <= 1 && self.running == self.desired
+    }
+}
+
+/// The record of a lock lease.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lease {
+    /// What is locked: the sorted, comma-joined services of the plan.
+    pub key: String,
+    /// Who holds it: `user@host pid N run RUN_ID`.
+    pub holder: String,
+    /// The plan's digest.
+    pub plan_digest: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// An AWS call that failed (after the SDK's own retries).
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// The service answered with an error.
+    #[error("{operation} failed: {message}")]
+    Service {
+        /// The API operation, e.g. `ModifyListener`.
+        operation: &'static str,
+        /// The error code and message from AWS.
+        message: String,
+        /// Whether it was throttling (worth retrying).
+        throttled: bool,
+    },
+    /// The thing asked for does not exist.
+    #[error("{operation}: {what} not found")]
+    NotFound {
+        /// The API operation.
+        operation: &'static str,
+        /// What was missing.
+        what: String,
+    },
+    /// The lock is held by someone else.
+    #[error("the lock `{}` is held by {} (plan {}, expires at {} s since the epoch)", .0.key, .0.holder, .0.plan_digest, .0.expires_at)]
+    LockHeld(Lease),
+}
+
+impl CloudError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self,
+            CloudError::Service {
+                throttled: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The AWS operations a cutover uses. Every method is one logical call
+/// (`deploy_image` is two: it registers a task definition and updates the service).
+pub trait Cloud: Send + Sync {
+    /// Where a route forwards now (`DescribeListeners` / `DescribeRules`).
+    fn forward(&self, route: &Route) -> impl Future<Output = Result<Forward, CloudError>> + Send;
+    /// Makes a route forward as given (`ModifyListener` / `ModifyRule`).
+    fn set_forward(
+        &self,
+        route: &Route,
+        forward: &Forward,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Health of a target group's targets (`DescribeTargetHealth`).
+    fn target_health(
+        &self,
+        target_group: &str,
+    ) -> impl Future<Output = Result<TargetHealth, CloudError>> + Send;
+    /// An ECS service's deployment state (`DescribeServices`).
+    fn ecs_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<EcsService, CloudError>> + Send;
+    /// Makes the service run `image`: a new revision of its task definition with
+    /// the image replaced (`DescribeTaskDefinition`, `RegisterTaskDefinition`,
+    /// `UpdateService`). Returns the new task definition ARN.
+    fn deploy_image(
+        &self,
+        cluster: &str,
+        service: &str,
+        image: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// Sets the desired count (`UpdateService`).
+    fn scale_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Takes or renews a lease with a conditional put: succeeds when the key is
+    /// free, expired at `now`, or held by the same holder; otherwise
+    /// [`CloudError::LockHeld`] (`PutItem`).
+    fn acquire_lease(
+        &self,
+        table: &str,
+        lease: &Lease,
+        now: u64,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Releases a lease held by `holder` (`DeleteItem` with a condition).
+    fn release_lease(
+        &self,
+        table: &str,
+        key: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
