@@ -15,8 +15,23 @@
 //! ```
 
 mod aws;
+mod cutover;
+mod gate;
+mod journal;
+mod lock;
+mod run;
+mod switch;
 
 pub use aws::{
-    AwsOptions, Cloud, CloudError, EcsService, FakeCloud, FakeFault, Forward, Lease, Route,
+    AwsOptions, Cloud, CloudError, DryRun, EcsService, FakeCloud, FakeFault, Forward, Lease, Route,
     SdkCloud, TargetHealth,
 };
+pub use cutover::{Cutover, PlanError, ServiceSwitch};
+pub use gate::{HealthGate, NoHealthGate};
+pub use journal::{Event, Journal, JournalError, Record, read_journal};
+pub use lock::{Leases, holder};
+pub use run::{
+    Observer, Outcome, RunError, RunReport, Runner, Settings, Silent, check_matrix, matrix_path,
+    read_plan,
+};
+pub use switch::describe as describe_duration;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::compat::Mismatch;
+use crate::deployment::{DeployDoc, deploy_doc};
 use crate::diagnostic::DiagnosticRecord;
 use crate::explain::Hint;
 use crate::order::{Constraint, NoSafeOrder, Plan};
@@ -66,6 +67,9 @@ pub struct StepDoc {
     pub from: String,
     /// Target release.
     pub to: String,
+    /// How it is switched (absent when the matrix has no `deploy` for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployDoc>,
 }
 
 /// An ordering constraint.
@@ -221,6 +225,11 @@ impl PlanDocument {
                                 service: s.service.clone(),
                                 from: s.from.to_string(),
                                 to: s.to.to_string(),
+                                deploy: validated
+                                    .matrix
+                                    .as_ref()
+                                    .and_then(|m| Some(deploy_doc(m, m.services.get(&s.service)?)))
+                                    .flatten(),
                             })
                             .collect(),
                     })

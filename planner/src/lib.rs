@@ -11,6 +11,7 @@
 //! ```
 
 mod compat;
+mod deployment;
 mod diagnostic;
 mod document;
 mod explain;
@@ -27,6 +28,9 @@ mod validate;
 pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, join_versions};
+pub use deployment::{
+    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, default_steps, deploy_doc,
+};
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
 pub use document::{
     BrokenStateDoc, ConflictDoc, ConstraintDoc, CycleDoc, Explanation, HintDoc, MatrixRef,

@@ -2,11 +2,13 @@
 //! needs. [`SdkCloud`] talks to AWS (or to any endpoint, such as moto);
 //! [`FakeCloud`] keeps state in memory for tests of the run's state machine.
 
+mod dry_run;
 mod fake;
 mod sdk;
 
 use std::future::Future;
 
+pub use dry_run::DryRun;
 pub use fake::{FakeCloud, FakeFault};
 pub use sdk::{AwsOptions, SdkCloud};
 

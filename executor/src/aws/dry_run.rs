@@ -1,0 +1,124 @@
+//! A [`Cloud`] that changes nothing: reads go to the real cloud, writes are
+//! only written down (and remembered, so that reading a route back shows
+//! what the write would have made of it).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Cloud, CloudError, EcsService, Forward, Lease, Route, TargetHealth};
+
+/// Records every call, in order, and performs only the reads.
+#[derive(Clone, Debug)]
+pub struct DryRun<C> {
+    inner: C,
+    calls: Arc<Mutex<Vec<String>>>,
+    routes: Arc<Mutex<BTreeMap<String, Forward>>>,
+}
+
+impl<C> DryRun<C> {
+    /// Wraps a cloud.
+    pub fn new(inner: C) -> Self {
+        DryRun {
+            inner,
+            calls: Arc::default(),
+            routes: Arc::default(),
+        }
+    }
+
+    /// Every call that would be made, in order, as `Operation arguments`.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.calls).clone()
+    }
+
+    fn note(&self, call: String) {
+        lock(&self.calls).push(call);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn describe_forward(forward: &Forward) -> String {
+    forward
+        .targets
+        .iter()
+        .map(|(tg, w)| format!("{tg}={w}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl<C: Cloud> Cloud for DryRun<C> {
+    async fn forward(&self, route: &Route) -> Result<Forward, CloudError> {
+        let operation = match route {
+            Route::Listener(_) => "DescribeListeners",
+            Route::Rule(_) => "DescribeRules",
+        };
+        self.note(format!("{operation} {}", route.arn()));
+        let planned = lock(&self.routes).get(route.arn()).cloned();
+        match planned {
+            Some(forward) => Ok(forward),
+            None => self.inner.forward(route).await,
+        }
+    }
+
+    async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
+        let operation = match route {
+            Route::Listener(_) => "ModifyListener",
+            Route::Rule(_) => "ModifyRule",
+        };
+        self.note(format!(
+            "{operation} {} forward {}",
+            route.arn(),
+            describe_forward(forward)
+        ));
+        lock(&self.routes).insert(route.arn().to_owned(), forward.clone());
+        Ok(())
+    }
+
+    async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
+        self.note(format!("DescribeTargetHealth {target_group}"));
+        self.inner.target_health(target_group).await
+    }
+
+    async fn ecs_service(&self, cluster: &str, service: &str) -> Result<EcsService, CloudError> {
+        self.note(format!("DescribeServices {cluster}/{service}"));
+        self.inner.ecs_service(cluster, service).await
+    }
+
+    async fn deploy_image(
+        &self,
+        cluster: &str,
+        service: &str,
+        image: &str,
+    ) -> Result<String, CloudError> {
+        self.note(format!(
+            "DescribeTaskDefinition, RegisterTaskDefinition, UpdateService {cluster}/{service} image {image}"
+        ));
+        Ok(format!("(new revision of {service}'s task definition)"))
+    }
+
+    async fn scale_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> Result<(), CloudError> {
+        self.note(format!(
+            "UpdateService {cluster}/{service} desired-count {desired}"
+        ));
+        Ok(())
+    }
+
+    async fn acquire_lease(&self, table: &str, lease: &Lease, _now: u64) -> Result<(), CloudError> {
+        self.note(format!("PutItem {table} lock_key={}", lease.key));
+        Ok(())
+    }
+
+    async fn release_lease(&self, table: &str, key: &str, _holder: &str) -> Result<(), CloudError> {
+        self.note(format!("DeleteItem {table} lock_key={key}"));
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! A plan document turned into something executable: per service, the
+//! routes, the two target groups, the ECS services, the image, the steps and
+//! the bake time, checked for completeness before anything is called.
+
+use std::time::Duration;
+
+use cutover_planner::{DeployDoc, HealthDoc, PlanDocument};
+
+use crate::aws::Route;
+
+/// One service's switch from blue to green.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSwitch {
+    /// The service.
+    pub service: String,
+    /// Release on blue.
+    pub from: String,
+    /// Release on green.
+    pub to: String,
+    /// The production route.
+    pub route: Route,
+    /// The test listener, pointed at green before the gates.
+    pub test_route: Option<Route>,
+    /// The two target groups.
+    pub target_groups: [String; 2],
+    /// The blue target group the plan expects.
+    pub planned_blue: String,
+    /// ECS cluster and services, in the order of `target_groups`.
+    pub ecs: Option<(String, [String; 2])>,
+    /// Image to deploy to green first.
+    pub image: Option<String>,
+    /// Actuator check of green.
+    pub health: Option<HealthDoc>,
+    /// Percent on green after each step.
+    pub steps: Vec<u32>,
+    /// Watch time after each step.
+    pub bake: Duration,
+}
+
+impl ServiceSwitch {
+    /// The other target group.
+    pub fn other(&self, target_group: &str) -> &str {
+        if self.target_groups[0] == target_group {
+            &self.target_groups[1]
+        } else {
+            &self.target_groups[0]
+        }
+    }
+
+    /// The ECS service behind `target_group`.
+    pub fn ecs_service_for(&self, target_group: &str) -> Option<(&str, &str)> {
+        let (cluster, services) = self.ecs.as_ref()?;
+        let index = usize::from(self.target_groups[0] != target_group);
+        Some((cluster, &services[index]))
+    }
+}
+
+/// The executable form of a plan: waves of switches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cutover {
+    /// The waves, in order.
+    pub waves: Vec<Vec<ServiceSwitch>>,
+}
+
+/// Why a plan cannot be executed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    /// No safe order.
+    #[error("the plan is not feasible: there is no safe order to execute")]
+    NotFeasible,
+    /// Written by a newer or older format.
+    #[error("the plan has format version {found}; this cutover reads version {expected}")]
+    FormatVersion {
+        /// In the file.
+        found: u32,
+        /// Understood.
+        expected: u32,
+    },
+    /// A service lacks what execution needs.
+    #[error("`{service}` cannot be executed: {missing}")]
+    Incomplete {
+        /// The service.
+        service: String,
+        /// What is missing, in words.
+        missing: String,
+    },
+}
+
+impl Cutover {
+    /// Checks a plan document and builds the cutover.
+    pub fn from_plan(plan: &PlanDocument) -> Result<Self, PlanError> {
+        if plan.format_version != cutover_planner::PLAN_FORMAT_VERSION {
+            return Err(PlanError::FormatVersion {
+                found: plan.format_version,
+                expected: cutover_planner::PLAN_FORMAT_VERSION,
+            });
+        }
+        if !plan.feasible {
+            return Err(PlanError::NotFeasible);
+        }
+        let waves = plan
+            .waves
+            .iter()
+            .map(|wave| {
+                wave.services
+                    .iter()
+                    .map(|step| {
+                        let incomplete = |missing: &str| PlanError::Incomplete {
+                            service: step.service.clone(),
+                            missing: missing.to_owned(),
+                        };
+                        let deploy = step
+                            .deploy
+                            .as_ref()
+                            .ok_or_else(|| incomplete("the matrix has no `deploy` for it"))?;
+                        switch(&step.service, &step.from, &step.to, deploy).map_err(incomplete)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Cutover { waves })
+    }
+
+    /// Every switch in plan order.
+    pub fn switches(&self) -> impl Iterator<Item = &ServiceSwitch> {
+        self.waves.iter().flatten()
+    }
+
+    /// The switch of a service.
+    pub fn switch(&self, service: &str) -> Option<&ServiceSwitch> {
+        self.switches().find(|s| s.service == service)
+    }
+}
+
+fn switch(
+    service: &str,
+    from: &str,
+    to: &str,
+    deploy: &DeployDoc,
+) -> Result<ServiceSwitch, &'static str> {
+    let listener = deploy.listener.as_ref();
+    let route = match (&deploy.rule, listener) {
+        (Some(rule), _) => Route::Rule(rule.clone()),
+        (None, Some(listener)) => Route::Listener(listener.clone()),
+        (None, None) => return Err("`deploy.listener` is not set"),
+    };
+    let [a, b] = <[String; 2]>::try_from(deploy.target_groups.clone())
+        .map_err(|_| "`deploy.target_groups` must list exactly two target groups")?;
+    let planned_blue = deploy
+        .blue
+        .as_ref()
+        .map_or_else(|| a.clone(), |blue| blue.target_group.clone());
+    if planned_blue != a && planned_blue != b {
+        return Err("the plan's blue is not one of `deploy.target_groups`");
+    }
+    let ecs = match &deploy.ecs {
+        None => None,
+        Some(ecs) => Some((
+            ecs.cluster.clone(),
+            <[String; 2]>::try_from(ecs.services.clone())
+                .map_err(|_| "`deploy.ecs.services` must list exactly two services")?,
+        )),
+    };
+    if deploy.steps.last() != Some(&100) {
+        return Err("its steps do not end at 100");
+    }
+    Ok(ServiceSwitch {
+        service: service.to_owned(),
+        from: from.to_owned(),
+        to: to.to_owned(),
+        route,
+        test_route: deploy.test_listener.clone().map(Route::Listener),
+        target_groups: [a, b],
+        planned_blue,
+        ecs,
+        image: deploy.image.clone(),
+        health: deploy.health.clone(),
+        steps: deploy.steps.clone(),
+        bake: Duration::from_millis(deploy.bake_ms),
+    })
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the executor: runs against the in-memory fake, and
+//! the SDK-backed cloud against moto server.
+
+mod runs;

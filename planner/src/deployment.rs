@@ -1,0 +1,171 @@
+//! The deployment facts the executor needs for one service, resolved from
+//! `services.*.deploy` and `defaults` and written into the plan document, so
+//! that a saved plan carries everything execution needs.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::{Matrix, Service, Strategy};
+
+/// Bake time when neither the service nor `defaults.deploy` sets one.
+pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
+/// Per-request Actuator timeout when `defaults.health.timeout` is not set.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Extra Actuator attempts when `defaults.health.retries` is not set.
+pub const DEFAULT_HEALTH_RETRIES: u32 = 2;
+
+/// How one service is switched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployDoc {
+    /// Production listener ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<String>,
+    /// Listener rule ARN switched instead of the listener's default action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The two target group ARNs.
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// Test listener pointed at green before the gates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener: Option<String>,
+    /// The ECS services behind the target groups, in the same order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<EcsDoc>,
+    /// The target release's image, deployed to green before the switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The Actuator check of green.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthDoc>,
+    /// `all-at-once`, `canary` or `linear`.
+    pub strategy: Strategy,
+    /// Percent of traffic on green after each step; ends at 100.
+    pub steps: Vec<u32>,
+    /// Watch time after each step, in milliseconds.
+    pub bake_ms: u64,
+    /// Which target group serves production now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue: Option<BlueDoc>,
+}
+
+/// ECS cluster and services.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsDoc {
+    /// The cluster.
+    pub cluster: String,
+    /// Service names, in the order of `target_groups`.
+    pub services: Vec<String>,
+}
+
+/// Where and how green's Actuator is checked. Never holds a token, only the
+/// name of the environment variable that holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthDoc {
+    /// Actuator base URL.
+    pub url: String,
+    /// Components that must be UP.
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Name of the environment variable with the bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// Per-request timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Extra attempts on transient errors.
+    pub retries: u32,
+}
+
+/// The blue target group and how the plan knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueDoc {
+    /// The target group ARN that receives production traffic.
+    pub target_group: String,
+    /// `observed` (read from the live listener by `plan --observe`) or
+    /// `assumed` (the first of `target_groups`).
+    pub source: BlueSource,
+}
+
+/// How the plan knows which side is blue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlueSource {
+    /// Read from the live route when planning.
+    Observed,
+    /// The first target group, not checked when planning.
+    Assumed,
+}
+
+/// The steps of a strategy when the matrix gives none.
+pub fn default_steps(strategy: Strategy) -> Vec<u32> {
+    match strategy {
+        Strategy::AllAtOnce => vec![100],
+        Strategy::Canary => vec![10, 100],
+        Strategy::Linear => vec![25, 50, 75, 100],
+    }
+}
+
+/// The deployment facts of `service`, or `None` when it has no `deploy`
+/// routing at all (such a plan can be read but not executed).
+pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
+    let deploy = &service.deploy;
+    let defaults = &matrix.defaults;
+    let routed = deploy.listener.is_some() || deploy.target_groups.is_some();
+    if !routed && deploy.health.is_none() {
+        return None;
+    }
+    let strategy = deploy
+        .strategy
+        .or(defaults.strategy)
+        .unwrap_or(Strategy::AllAtOnce);
+    let steps = match strategy {
+        Strategy::AllAtOnce => vec![100],
+        _ => deploy
+            .steps
+            .clone()
+            .or_else(|| defaults.steps.clone())
+            .unwrap_or_else(|| default_steps(strategy)),
+    };
+    let target_groups: Vec<String> = deploy
+        .target_groups
+        .as_ref()
+        .map(|t| t.value.clone())
+        .unwrap_or_default();
+    let image = service
+        .release(service.target_version())
+        .and_then(|r| r.image.as_ref())
+        .map(|i| i.value.clone());
+    Some(DeployDoc {
+        listener: deploy.listener.as_ref().map(|l| l.value.clone()),
+        rule: deploy.rule.as_ref().map(|r| r.value.clone()),
+        blue: target_groups.first().map(|tg| BlueDoc {
+            target_group: tg.clone(),
+            source: BlueSource::Assumed,
+        }),
+        target_groups,
+        test_listener: deploy.test_listener.as_ref().map(|t| t.value.clone()),
+        ecs: deploy.ecs.as_ref().map(|e| EcsDoc {
+            cluster: e.cluster.clone(),
+            services: e.services.clone(),
+        }),
+        image,
+        health: deploy.health.as_ref().map(|url| HealthDoc {
+            url: url.value.clone(),
+            require: deploy
+                .require
+                .clone()
+                .unwrap_or_else(|| defaults.health.require.clone()),
+            token_env: defaults.health.token_env.clone(),
+            timeout_ms: duration_ms(defaults.health.timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT)),
+            retries: defaults.health.retries.unwrap_or(DEFAULT_HEALTH_RETRIES),
+        }),
+        strategy,
+        steps,
+        bake_ms: duration_ms(deploy.bake.or(defaults.bake).unwrap_or(DEFAULT_BAKE)),
+    })
+}
+
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
