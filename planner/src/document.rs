@@ -1,6 +1,8 @@
 //! The plan document: what `cutover plan` writes (JSON or YAML) and what the
 //! executor reads. Its format is versioned by `format_version`.
 
+use std::path::{Component, Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -246,6 +248,42 @@ impl PlanDocument {
     }
 }
 
+impl PlanDocument {
+    /// Records the matrix path relative to the directory of `plan_file`, where
+    /// the plan is about to be written, so that `execute` finds the matrix from
+    /// any working directory. Paths that cannot be made absolute are kept.
+    pub fn relocate_matrix(&mut self, plan_file: &Path) {
+        let (Ok(matrix), Ok(plan)) = (
+            std::path::absolute(&self.matrix.path),
+            std::path::absolute(plan_file),
+        ) else {
+            return;
+        };
+        let plan_dir = plan.parent().unwrap_or(Path::new("/"));
+        self.matrix.path = relative_path(plan_dir, &matrix)
+            .to_string_lossy()
+            .replace('\\', "/");
+    }
+}
+
+/// `to` relative to the directory `from` (both absolute, already normalised).
+pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component> = from.components().filter(|c| *c != Component::CurDir).collect();
+    let to_parts: Vec<Component> = to.components().filter(|c| *c != Component::CurDir).collect();
+    let common = from.iter().zip(&to_parts).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return to.to_owned();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..from.len() {
+        relative.push("..");
+    }
+    for part in &to_parts[common..] {
+        relative.push(part.as_os_str());
+    }
+    relative
+}
+
 fn constraint_doc(constraint: &Constraint) -> ConstraintDoc {
     ConstraintDoc {
         before: constraint.before.clone(),
@@ -345,5 +383,18 @@ fn problem(source: &SourceFile, m: &Mismatch) -> Problem {
         offered: m.offered.iter().map(ToString::to_string).collect(),
         requirement_at: position(m.requirement_span),
         provider_at: position(m.provider_span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
+        assert_eq!(rel("/w/plans", "/w/matrices/shop.yaml"), Path::new("../matrices/shop.yaml"));
+        assert_eq!(rel("/w", "/w/shop.yaml"), Path::new("shop.yaml"));
+        assert_eq!(rel("/w/a/b", "/w/shop.yaml"), Path::new("../../shop.yaml"));
     }
 }

@@ -11,7 +11,10 @@ use crate::output::{print_diagnostics_to_stderr, render_diagnostics};
 pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     let planned = load_and_plan(&args.matrix)?;
     let validated = &planned.validated;
-    let doc = PlanDocument::new(validated, planned.result.as_ref());
+    let mut doc = PlanDocument::new(validated, planned.result.as_ref());
+    if let Some(output) = &args.output {
+        doc.relocate_matrix(output);
+    }
     let text = match args.format {
         PlanFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",
         PlanFormat::Yaml => serde_saphyr::to_string(&doc)?,
