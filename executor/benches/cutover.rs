@@ -76,7 +76,13 @@ fn three_waves_canary(bencher: divan::Bencher) {
             poll_interval: Duration::from_secs(1),
             ..Settings::default()
         };
-        let runner = Runner::new(cloud, NoHealthGate, settings, Arc::new(Silent), cancelled.clone());
+        let runner = Runner::new(
+            cloud,
+            NoHealthGate,
+            settings,
+            Arc::new(Silent),
+            cancelled.clone(),
+        );
         let journal = dir.path().join("journal.jsonl");
         let report = runtime
             .block_on(runner.execute(&plan, &journal))

@@ -20,6 +20,7 @@ mod gate;
 mod journal;
 mod lock;
 mod run;
+pub mod sandbox;
 mod switch;
 
 pub use aws::{

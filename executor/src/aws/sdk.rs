@@ -4,10 +4,10 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple, TargetHealthStateEnum,
 };
-use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 
 use super::{Cloud, CloudError, EcsService, Forward, Lease, Route, TargetHealth};
 
@@ -51,7 +51,10 @@ const NOT_FOUND: &[&str] = &[
     "ResourceNotFoundException",
 ];
 
-fn cloud_error<E>(operation: &'static str, error: aws_sdk_elasticloadbalancingv2::error::SdkError<E>) -> CloudError
+fn cloud_error<E>(
+    operation: &'static str,
+    error: aws_sdk_elasticloadbalancingv2::error::SdkError<E>,
+) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -277,7 +280,12 @@ impl Cloud for SdkCloud {
         })
     }
 
-    async fn deploy_image(&self, cluster: &str, service: &str, image: &str) -> Result<String, CloudError> {
+    async fn deploy_image(
+        &self,
+        cluster: &str,
+        service: &str,
+        image: &str,
+    ) -> Result<String, CloudError> {
         let current = self.ecs_service(cluster, service).await?;
         let described = self
             .ecs
@@ -342,7 +350,12 @@ impl Cloud for SdkCloud {
         Ok(arn)
     }
 
-    async fn scale_service(&self, cluster: &str, service: &str, desired: u32) -> Result<(), CloudError> {
+    async fn scale_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> Result<(), CloudError> {
         self.ecs
             .update_service()
             .cluster(cluster)
@@ -362,7 +375,10 @@ impl Cloud for SdkCloud {
             .item("lock_key", AttributeValue::S(lease.key.clone()))
             .item("holder", AttributeValue::S(lease.holder.clone()))
             .item("plan_digest", AttributeValue::S(lease.plan_digest.clone()))
-            .item("expires_at", AttributeValue::N(lease.expires_at.to_string()))
+            .item(
+                "expires_at",
+                AttributeValue::N(lease.expires_at.to_string()),
+            )
             .condition_expression(
                 "attribute_not_exists(lock_key) OR expires_at < :now OR holder = :holder",
             )
@@ -372,9 +388,9 @@ impl Cloud for SdkCloud {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
-                Err(CloudError::LockHeld(self.read_lease(table, &lease.key).await?))
-            }
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Err(
+                CloudError::LockHeld(self.read_lease(table, &lease.key).await?),
+            ),
             Err(error) => Err(cloud_error("PutItem", error)),
         }
     }
@@ -429,9 +445,18 @@ mod tests {
 
     #[test]
     fn image_repositories() {
-        assert_eq!(repository("registry.local/orders:2.0.0"), "registry.local/orders");
-        assert_eq!(repository("registry.local:5000/orders:2.0.0"), "registry.local:5000/orders");
-        assert_eq!(repository("registry.local:5000/orders"), "registry.local:5000/orders");
+        assert_eq!(
+            repository("registry.local/orders:2.0.0"),
+            "registry.local/orders"
+        );
+        assert_eq!(
+            repository("registry.local:5000/orders:2.0.0"),
+            "registry.local:5000/orders"
+        );
+        assert_eq!(
+            repository("registry.local:5000/orders"),
+            "registry.local:5000/orders"
+        );
         assert_eq!(repository("orders@sha256:abc"), "orders");
     }
 }

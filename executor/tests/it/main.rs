@@ -1,4 +1,5 @@
 //! Integration tests of the executor: runs against the in-memory fake, and
 //! the SDK-backed cloud against moto server.
 
+mod moto;
 mod runs;

@@ -1,0 +1,63 @@
+//! The [`HealthGate`] of real runs: the planner's Actuator checker, with the
+//! settings and token the plan names.
+
+use std::time::Duration;
+
+use cutover_planner::{HealthChecker, HealthSettings, HealthTarget, Secret};
+
+use crate::cutover::ServiceSwitch;
+use crate::gate::HealthGate;
+
+/// Checks green through Spring Boot Actuator (`/health` and `/info`).
+pub struct ActuatorGate {
+    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+/// The gate could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up Actuator checks: {0}")]
+pub struct ActuatorGateError(String);
+
+impl ActuatorGate {
+    /// A gate reading bearer tokens through `env` (the process environment
+    /// in the binary), by the variable name the plan records.
+    pub fn from_env(
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Result<Self, ActuatorGateError> {
+        Ok(ActuatorGate { env: Box::new(env) })
+    }
+}
+
+impl HealthGate for ActuatorGate {
+    async fn check(&self, switch: &ServiceSwitch) -> Result<(), String> {
+        let Some(health) = &switch.health else {
+            return Ok(());
+        };
+        let settings = HealthSettings {
+            timeout: Duration::from_millis(health.timeout_ms),
+            retries: health.retries,
+            ..HealthSettings::default()
+        };
+        let token = match &health.token_env {
+            None => None,
+            Some(name) => Some(Secret::new(
+                (self.env)(name)
+                    .ok_or_else(|| format!("the environment variable `{name}` with the Actuator token is not set"))?,
+            )),
+        };
+        let target = HealthTarget {
+            service: switch.service.clone(),
+            url: Some(health.url.clone()),
+            expected_version: semver::Version::parse(&switch.to).ok(),
+            require: health.require.clone(),
+            token,
+        };
+        let checker = HealthChecker::new(settings).map_err(|e| e.to_string())?;
+        let result = checker.check(&target).await;
+        if result.ok {
+            Ok(())
+        } else {
+            Err(result.problems.join("; "))
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! A local AWS sandbox for tests and the demo: moto server on 127.0.0.1 and
+//! a small shop built on it with the SDK (an ALB, a production and a test
+//! listener, a blue/green target group pair, a listener rule and ECS
+//! services per service, and a DynamoDB lock table).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ProtocolEnum, RuleCondition, TargetDescription, TargetTypeEnum,
+};
+
+use crate::aws::SdkCloud;
+
+/// The sandbox could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// moto server is not installed.
+    #[error(
+        "moto server was not found (looked at $CUTOVER_MOTO_SERVER and ./.venv/bin/moto_server); \
+         run `scripts/test`, which installs it into ./.venv"
+    )]
+    MotoMissing,
+    /// Starting or reaching moto failed.
+    #[error("moto server: {0}")]
+    Moto(String),
+    /// An AWS call to moto failed.
+    #[error("{operation}: {message}")]
+    Aws {
+        /// The call.
+        operation: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn aws<E: std::fmt::Debug>(operation: &'static str) -> impl Fn(E) -> SandboxError {
+    move |error| SandboxError::Aws {
+        operation,
+        message: format!("{error:?}"),
+    }
+}
+
+/// A moto server child process on 127.0.0.1, killed on drop.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+impl MotoServer {
+    /// The moto executable: `$CUTOVER_MOTO_SERVER`, else `.venv/bin/moto_server`
+    /// in the current directory or one of its parents.
+    pub fn executable() -> Result<PathBuf, SandboxError> {
+        if let Some(path) = std::env::var_os("CUTOVER_MOTO_SERVER") {
+            let path = PathBuf::from(path);
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(SandboxError::MotoMissing)
+            };
+        }
+        let start = std::env::current_dir().map_err(|e| SandboxError::Moto(e.to_string()))?;
+        start
+            .ancestors()
+            .map(|dir| dir.join(".venv/bin/moto_server"))
+            .find(|path| path.is_file())
+            .ok_or(SandboxError::MotoMissing)
+    }
+
+    /// Starts moto on a free port and waits until it answers.
+    pub async fn start() -> Result<Self, SandboxError> {
+        let executable = Self::executable()?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| SandboxError::Moto(e.to_string()))?
+            .port();
+        let child = Command::new(&executable)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                SandboxError::Moto(format!("cannot start {}: {e}", executable.display()))
+            })?;
+        let server = MotoServer { child, port };
+        let client = http();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if client
+                .get(format!("{}/moto-api/", server.endpoint_url()))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                return Err(SandboxError::Moto("did not answer within 30 s".to_owned()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Forgets every resource (moto's reset endpoint).
+    pub async fn reset(&self) -> Result<(), SandboxError> {
+        http()
+            .post(format!("{}/moto-api/reset", self.endpoint_url()))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map(|_| ())
+            .map_err(|e| SandboxError::Moto(e.to_string()))
+    }
+
+    /// SDK configuration for this server: fixed test credentials, `us-east-1`.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint_url())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                "testing", "testing", None, None, "sandbox",
+            ))
+            .load()
+            .await
+    }
+
+    /// A [`SdkCloud`] talking to this server.
+    pub async fn cloud(&self) -> SdkCloud {
+        SdkCloud::from_config(&self.sdk_config().await)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+/// One service of the shop, as built on moto.
+#[derive(Clone, Debug)]
+pub struct ShopService {
+    /// Service name.
+    pub name: String,
+    /// The production listener.
+    pub listener: String,
+    /// Its rule for this service (`/NAME/*`).
+    pub rule: String,
+    /// The test listener.
+    pub test_listener: String,
+    /// `NAME-a` (blue at first) and `NAME-b`.
+    pub target_groups: [String; 2],
+    /// ECS services `NAME-a` and `NAME-b` in cluster `shop`.
+    pub ecs_services: [String; 2],
+}
+
+impl ShopService {
+    /// The `deploy:` lines of the matrix for this service (indented for a
+    /// service entry), using the rule as the production route.
+    pub fn deploy_yaml(&self) -> String {
+        format!(
+            "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n",
+            self.listener,
+            self.rule,
+            self.test_listener,
+            self.target_groups[0],
+            self.target_groups[1]
+        )
+    }
+}
+
+/// A small shop on moto.
+#[derive(Clone, Debug)]
+pub struct Shop {
+    /// Per service, in the order given.
+    pub services: Vec<ShopService>,
+    /// The ECS cluster.
+    pub cluster: String,
+    /// The DynamoDB lock table.
+    pub lock_table: String,
+}
+
+impl Shop {
+    /// Builds the shop for `names` on the moto server.
+    pub async fn build(moto: &MotoServer, names: &[&str]) -> Result<Self, SandboxError> {
+        let config = moto.sdk_config().await;
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+        let ecs = aws_sdk_ecs::Client::new(&config);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        let (vpc, subnets) = default_network(moto).await?;
+
+        let balancer = elb
+            .create_load_balancer()
+            .name("shop")
+            .set_subnets(Some(subnets))
+            .send()
+            .await
+            .map_err(aws("CreateLoadBalancer"))?;
+        let balancer = balancer
+            .load_balancers()
+            .first()
+            .and_then(|b| b.load_balancer_arn())
+            .unwrap_or_default()
+            .to_owned();
+        ecs.create_cluster()
+            .cluster_name("shop")
+            .send()
+            .await
+            .map_err(aws("CreateCluster"))?;
+        dynamodb
+            .create_table()
+            .table_name("cutover-locks")
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name("lock_key")
+                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                    .build()
+                    .map_err(aws("AttributeDefinition"))?,
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name("lock_key")
+                    .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                    .build()
+                    .map_err(aws("KeySchemaElement"))?,
+            )
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(aws("CreateTable"))?;
+
+        let mut services = Vec::new();
+        let mut listeners: Option<(String, String)> = None;
+        for (index, name) in names.iter().enumerate() {
+            let mut groups = Vec::new();
+            for side in ["a", "b"] {
+                let created = elb
+                    .create_target_group()
+                    .name(format!("{name}-{side}"))
+                    .protocol(ProtocolEnum::Http)
+                    .port(80)
+                    .vpc_id(&vpc)
+                    .target_type(TargetTypeEnum::Ip)
+                    .send()
+                    .await
+                    .map_err(aws("CreateTargetGroup"))?;
+                let arn = created
+                    .target_groups()
+                    .first()
+                    .and_then(|t| t.target_group_arn())
+                    .unwrap_or_default()
+                    .to_owned();
+                elb.register_targets()
+                    .target_group_arn(&arn)
+                    .targets(
+                        TargetDescription::builder()
+                            .id(format!(
+                                "10.0.{index}.{}",
+                                if side == "a" { 10 } else { 20 }
+                            ))
+                            .port(80)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(aws("RegisterTargets"))?;
+                groups.push(arn);
+            }
+            let forward_to = |arn: &str| {
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(arn)
+                    .build()
+            };
+            let (listener, test_listener) = match &listeners {
+                Some(pair) => pair.clone(),
+                None => {
+                    let mut arns = Vec::new();
+                    for port in [80, 8080] {
+                        let created = elb
+                            .create_listener()
+                            .load_balancer_arn(&balancer)
+                            .protocol(ProtocolEnum::Http)
+                            .port(port)
+                            .default_actions(forward_to(&groups[0]))
+                            .send()
+                            .await
+                            .map_err(aws("CreateListener"))?;
+                        arns.push(
+                            created
+                                .listeners()
+                                .first()
+                                .and_then(|l| l.listener_arn())
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
+                    }
+                    let pair = (arns[0].clone(), arns[1].clone());
+                    listeners = Some(pair.clone());
+                    pair
+                }
+            };
+            let rule = elb
+                .create_rule()
+                .listener_arn(&listener)
+                .priority(i32::try_from(index + 1).unwrap_or(i32::MAX))
+                .conditions(
+                    RuleCondition::builder()
+                        .field("path-pattern")
+                        .values(format!("/{name}/*"))
+                        .build(),
+                )
+                .actions(forward_to(&groups[0]))
+                .send()
+                .await
+                .map_err(aws("CreateRule"))?;
+            let rule = rule
+                .rules()
+                .first()
+                .and_then(|r| r.rule_arn())
+                .unwrap_or_default()
+                .to_owned();
+            let task_definition = ecs
+                .register_task_definition()
+                .family(*name)
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("app")
+                        .image(format!("registry.local/{name}:1.0.0"))
+                        .memory(128)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(aws("RegisterTaskDefinition"))?;
+            let task_definition = task_definition
+                .task_definition()
+                .and_then(|t| t.task_definition_arn())
+                .unwrap_or_default()
+                .to_owned();
+            let mut ecs_services = Vec::new();
+            for side in ["a", "b"] {
+                let service = format!("{name}-{side}");
+                // moto runs no tasks, so a desired count of 0 is what "steady" looks like.
+                ecs.create_service()
+                    .cluster("shop")
+                    .service_name(&service)
+                    .task_definition(&task_definition)
+                    .desired_count(0)
+                    .send()
+                    .await
+                    .map_err(aws("CreateService"))?;
+                ecs_services.push(service);
+            }
+            let pair = |list: Vec<String>| -> [String; 2] {
+                let mut list = list.into_iter();
+                [
+                    list.next().unwrap_or_default(),
+                    list.next().unwrap_or_default(),
+                ]
+            };
+            services.push(ShopService {
+                name: (*name).to_owned(),
+                listener,
+                rule,
+                test_listener,
+                target_groups: pair(groups),
+                ecs_services: pair(ecs_services),
+            });
+        }
+        Ok(Shop {
+            services,
+            cluster: "shop".to_owned(),
+            lock_table: "cutover-locks".to_owned(),
+        })
+    }
+
+    /// A service by name.
+    pub fn service(&self, name: &str) -> Option<&ShopService> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// moto's default VPC and two of its subnets, through the EC2 query API
+/// (one request; not worth the build time of the EC2 SDK).
+async fn default_network(moto: &MotoServer) -> Result<(String, Vec<String>), SandboxError> {
+    let body = http()
+        .post(moto.endpoint_url())
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("Action=DescribeSubnets&Version=2016-11-15")
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| SandboxError::Moto(e.to_string()))?
+        .text()
+        .await
+        .map_err(|e| SandboxError::Moto(e.to_string()))?;
+    let values = |tag: &str| -> Vec<String> {
+        body.split(&format!("<{tag}>"))
+            .skip(1)
+            .filter_map(|rest| rest.split(&format!("</{tag}>")).next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let subnets: Vec<String> = values("subnetId").into_iter().take(2).collect();
+    let vpc = values("vpcId").into_iter().next();
+    match (vpc, subnets.len()) {
+        (Some(vpc), 2) => Ok((vpc, subnets)),
+        _ => Err(SandboxError::Moto(format!("no default subnets in: {body}"))),
+    }
+}

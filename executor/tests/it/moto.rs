@@ -1,0 +1,428 @@
+//! The SDK-backed cloud and whole runs against moto server on 127.0.0.1
+//! (started per test; `scripts/test` installs it). These tests fail, never
+//! skip, when moto is missing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cutover_executor::sandbox::{MotoServer, Shop};
+use cutover_executor::{
+    Cloud, CloudError, Event, Forward, HealthGate, Lease, NoHealthGate, Outcome, Record, Route,
+    RunError, Runner, SdkCloud, Settings, Silent, read_journal,
+};
+use cutover_planner::{Limits, PlanDocument, validate_bytes};
+use tokio::sync::watch;
+
+async fn moto() -> MotoServer {
+    MotoServer::start()
+        .await
+        .unwrap_or_else(|error| panic!("moto server is needed for this test: {error}"))
+}
+
+#[tokio::test]
+async fn routes_and_weights_round_trip() {
+    let moto = moto().await;
+    let shop = Shop::build(&moto, &["orders"]).await.expect("shop");
+    let cloud = moto.cloud().await;
+    let orders = shop.service("orders").expect("orders");
+    let [a, b] = &orders.target_groups;
+    for route in [
+        Route::Rule(orders.rule.clone()),
+        Route::Listener(orders.listener.clone()),
+    ] {
+        assert_eq!(
+            cloud.forward(&route).await.expect("read").sole_target(),
+            Some(a.as_str())
+        );
+        cloud
+            .set_forward(&route, &Forward::split(a, b, 10))
+            .await
+            .expect("split");
+        let live = cloud.forward(&route).await.expect("read");
+        assert_eq!(live.percent_to(b), 10, "{live:?}");
+        assert_eq!(live.targets.len(), 2);
+        cloud
+            .set_forward(&route, &Forward::to(b))
+            .await
+            .expect("switch");
+        assert_eq!(
+            cloud.forward(&route).await.expect("read").sole_target(),
+            Some(b.as_str())
+        );
+    }
+    let missing = cloud
+        .forward(&Route::Rule(format!("{}-missing", orders.rule)))
+        .await;
+    assert!(missing.is_err());
+}
+
+#[tokio::test]
+async fn target_health_and_ecs_services() {
+    let moto = moto().await;
+    let shop = Shop::build(&moto, &["orders"]).await.expect("shop");
+    let cloud = moto.cloud().await;
+    let orders = shop.service("orders").expect("orders");
+    let health = cloud
+        .target_health(&orders.target_groups[1])
+        .await
+        .expect("health");
+    assert_eq!((health.healthy, health.total), (1, 1));
+    let green = cloud
+        .ecs_service("shop", &orders.ecs_services[1])
+        .await
+        .expect("ecs");
+    assert!(
+        green.task_definition.ends_with("task-definition/orders:1"),
+        "{green:?}"
+    );
+    assert!(green.is_steady());
+    let arn = cloud
+        .deploy_image(
+            "shop",
+            &orders.ecs_services[1],
+            "registry.local/orders:2.0.0",
+        )
+        .await
+        .expect("deploy");
+    assert!(arn.ends_with("task-definition/orders:2"), "{arn}");
+    let green = cloud
+        .ecs_service("shop", &orders.ecs_services[1])
+        .await
+        .expect("ecs");
+    assert_eq!(green.task_definition, arn);
+    cloud
+        .scale_service("shop", &orders.ecs_services[0], 3)
+        .await
+        .expect("scale");
+    assert_eq!(
+        cloud
+            .ecs_service("shop", &orders.ecs_services[0])
+            .await
+            .expect("ecs")
+            .desired,
+        3
+    );
+    let missing = cloud.ecs_service("shop", "nope").await;
+    assert!(
+        matches!(missing, Err(CloudError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn leases_are_exclusive_until_released_or_expired() {
+    let moto = moto().await;
+    let shop = Shop::build(&moto, &["orders"]).await.expect("shop");
+    let cloud = moto.cloud().await;
+    let lease = |holder: &str, expires_at| Lease {
+        key: "orders".to_owned(),
+        holder: holder.to_owned(),
+        plan_digest: "d1".to_owned(),
+        expires_at,
+    };
+    let table = &shop.lock_table;
+    cloud
+        .acquire_lease(table, &lease("alice", 1_000), 500)
+        .await
+        .expect("free");
+    cloud
+        .acquire_lease(table, &lease("alice", 1_100), 600)
+        .await
+        .expect("renew");
+    match cloud.acquire_lease(table, &lease("bob", 2_000), 700).await {
+        Err(CloudError::LockHeld(held)) => {
+            assert_eq!(held.holder, "alice");
+            assert_eq!(held.expires_at, 1_100);
+            assert_eq!(held.plan_digest, "d1");
+        }
+        other => panic!("expected the lock to be held: {other:?}"),
+    }
+    cloud
+        .acquire_lease(table, &lease("bob", 2_000), 1_200)
+        .await
+        .expect("expired");
+    cloud
+        .release_lease(table, "orders", "alice")
+        .await
+        .expect("not alice's any more");
+    assert!(
+        cloud
+            .acquire_lease(table, &lease("carol", 3_000), 1_300)
+            .await
+            .is_err()
+    );
+    cloud
+        .release_lease(table, "orders", "bob")
+        .await
+        .expect("release");
+    cloud
+        .acquire_lease(table, &lease("carol", 3_000), 1_300)
+        .await
+        .expect("free again");
+}
+
+/// A shop of three services in a chain (three waves) on moto, its matrix
+/// and a saved plan in a temporary directory.
+struct Stage {
+    moto: MotoServer,
+    shop: Shop,
+    dir: tempfile::TempDir,
+    plan: PathBuf,
+    journal: PathBuf,
+}
+
+async fn stage(defaults: &str) -> Stage {
+    let moto = moto().await;
+    let names = ["a", "b", "c"];
+    let shop = Shop::build(&moto, &names).await.expect("shop");
+    let consumes = ["", "a-api: \"VERSION\"", "b-api: \"VERSION\""];
+    let mut matrix = format!("version: 1\ndefaults:\n  deploy:\n{defaults}\nservices:\n");
+    for (name, consumes) in names.iter().zip(consumes) {
+        matrix.push_str(&format!(
+            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{provides: {{{name}-api: [1.0.0, 2.0.0]}}, consumes: {{{}}}}}\n{}",
+            consumes.replace("VERSION", "^1"),
+            consumes.replace("VERSION", "^2"),
+            shop.service(name).expect("service").deploy_yaml()
+        ));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("matrix.yaml"), &matrix).expect("matrix");
+    let validated = validate_bytes("matrix.yaml", matrix.as_bytes(), &Limits::default());
+    assert!(validated.is_valid(), "{:?}", validated.diagnostics);
+    let result = validated.plan().expect("valid");
+    let doc = PlanDocument::new(&validated, Some(&result));
+    assert_eq!(doc.waves.len(), 3);
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, serde_json::to_string_pretty(&doc).expect("json")).expect("plan");
+    Stage {
+        journal: dir.path().join("plan.journal.jsonl"),
+        moto,
+        shop,
+        dir,
+        plan,
+    }
+}
+
+impl Stage {
+    async fn runner<G: HealthGate>(&self, gate: G, settings: Settings) -> Runner<SdkCloud, G> {
+        let (_cancel, cancelled) = watch::channel(false);
+        Runner::new(
+            self.moto.cloud().await,
+            gate,
+            settings,
+            Arc::new(Silent),
+            cancelled,
+        )
+    }
+
+    /// Percent of each service's production route on green (`NAME-b`).
+    async fn green_percents(&self) -> Vec<u32> {
+        let cloud = self.moto.cloud().await;
+        let mut percents = Vec::new();
+        for service in &self.shop.services {
+            let live = cloud
+                .forward(&Route::Rule(service.rule.clone()))
+                .await
+                .expect("rule");
+            percents.push(live.percent_to(&service.target_groups[1]));
+        }
+        percents
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        poll_interval: Duration::from_millis(20),
+        gate_timeout: Duration::from_secs(2),
+        ..Settings::default()
+    }
+}
+
+fn events(journal: &std::path::Path) -> Vec<Event> {
+    read_journal(journal)
+        .expect("journal")
+        .into_iter()
+        .map(|r| r.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_three_wave_cutover_ends_with_every_route_on_green() {
+    let stage = stage("    strategy: all-at-once\n    bake: 50ms").await;
+    assert_eq!(stage.green_percents().await, [0, 0, 0]);
+    let run = stage.runner(NoHealthGate, settings()).await;
+    let report = run
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    assert_eq!(stage.green_percents().await, [100, 100, 100]);
+    let switched: Vec<String> = events(&stage.journal)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ServiceSwitched { service } => Some(service),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(switched, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn canary_steps_show_in_the_weights_read_back_from_the_listener() {
+    let stage = stage("    strategy: canary\n    steps: [10, 50, 100]\n    bake: 30ms").await;
+    let run = stage.runner(NoHealthGate, settings()).await;
+    let report = run
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    let green = &stage.shop.service("b").expect("b").target_groups[1];
+    let observed: Vec<u32> = events(&stage.journal)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RouteObserved { service, forward } if service == "b" => {
+                Some(forward.percent_to(green))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        observed,
+        [10, 50, 100],
+        "weights read back from moto after each step"
+    );
+}
+
+#[tokio::test]
+async fn drift_and_a_stale_plan_are_refused_and_the_lock_refuses_a_second_run() {
+    let stage = stage("    strategy: all-at-once\n    bake: 10ms").await;
+    let cloud = stage.moto.cloud().await;
+    let b = stage.shop.service("b").expect("b");
+    let route = Route::Rule(b.rule.clone());
+
+    cloud
+        .set_forward(
+            &route,
+            &Forward::split(&b.target_groups[0], &b.target_groups[1], 30),
+        )
+        .await
+        .expect("drift");
+    let error = stage
+        .runner(NoHealthGate, settings())
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect_err("drift");
+    assert!(matches!(error, RunError::Drift(_)), "{error}");
+
+    cloud
+        .set_forward(&route, &Forward::to(&b.target_groups[1]))
+        .await
+        .expect("moved");
+    let error = stage
+        .runner(NoHealthGate, settings())
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect_err("stale");
+    assert!(matches!(error, RunError::Stale(_)), "{error}");
+    cloud
+        .set_forward(&route, &Forward::to(&b.target_groups[0]))
+        .await
+        .expect("back");
+
+    let holder = Lease {
+        key: "c".to_owned(),
+        holder: "alice@ci pid 1 run other".to_owned(),
+        plan_digest: "x".to_owned(),
+        expires_at: u64::MAX / 2,
+    };
+    cloud
+        .acquire_lease(&stage.shop.lock_table, &holder, 0)
+        .await
+        .expect("someone else runs");
+    let locked = Settings {
+        lock_table: Some(stage.shop.lock_table.clone()),
+        ..settings()
+    };
+    let error = stage
+        .runner(NoHealthGate, locked.clone())
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect_err("locked");
+    assert!(
+        error.to_string().contains("alice@ci pid 1 run other"),
+        "{error}"
+    );
+    assert_eq!(stage.green_percents().await, [0, 0, 0]);
+    cloud
+        .release_lease(&stage.shop.lock_table, "c", &holder.holder)
+        .await
+        .expect("release");
+    let report = stage
+        .runner(NoHealthGate, locked)
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    let _ = &stage.dir;
+}
+
+/// Signals after the first service switched.
+struct FirstSwitch(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
+
+impl cutover_executor::Observer for FirstSwitch {
+    fn record(&self, record: &Record) {
+        if matches!(record.event, Event::ServiceSwitched { .. })
+            && let Some(tx) = self.0.lock().expect("lock").take()
+        {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn kill_after_first_switch(stage: &Stage) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (_cancel, cancelled) = watch::channel(false);
+    let run = Runner::new(
+        stage.moto.cloud().await,
+        NoHealthGate,
+        Settings { ..settings() },
+        Arc::new(FirstSwitch(std::sync::Mutex::new(Some(tx)))),
+        cancelled,
+    );
+    tokio::select! {
+        _ = run.execute(&stage.plan, &stage.journal) => panic!("should have been killed"),
+        _ = rx => {}
+    }
+    assert_eq!(stage.green_percents().await, [100, 0, 0]);
+}
+
+#[tokio::test]
+async fn a_killed_run_is_resumed_and_another_rolled_back_from_the_journal() {
+    let stage = stage("    strategy: all-at-once\n    bake: 300ms").await;
+    kill_after_first_switch(&stage).await;
+    let report = stage
+        .runner(NoHealthGate, settings())
+        .await
+        .resume(&stage.journal)
+        .await
+        .expect("resume");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    assert_eq!(stage.green_percents().await, [100, 100, 100]);
+
+    let stage = self::stage("    strategy: all-at-once\n    bake: 300ms").await;
+    kill_after_first_switch(&stage).await;
+    let report = stage
+        .runner(NoHealthGate, settings())
+        .await
+        .rollback(&stage.journal)
+        .await
+        .expect("rollback");
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(report.rolled_back, ["a"]);
+    assert_eq!(stage.green_percents().await, [0, 0, 0]);
+}
