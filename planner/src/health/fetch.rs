@@ -82,7 +82,11 @@ impl fmt::Display for Failed {
                 write!(f, "DNS lookup of `{host}` failed ({tries}): {detail}")
             }
             Failure::Tls { host, detail } => {
-                write!(f, "TLS handshake with `{host}` failed: {detail}")
+                write!(f, "TLS handshake with `{host}` failed: {detail}")?;
+                if detail.contains("InvalidContentType") {
+                    f.write_str("; does it speak plain `http://`?")?;
+                }
+                Ok(())
             }
             Failure::Timeout { after } => {
                 write!(f, "timed out after {} ({tries})", format_duration(*after))
@@ -259,11 +263,15 @@ async fn once(
     Ok((status, body))
 }
 
-/// The errors behind `error`, outermost first.
+/// The errors behind `error`, outermost first. An `io::Error` is opened
+/// with `get_ref`: its `source` skips the error it wraps.
 fn chain<'e>(
     error: &'e (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'e (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |&e| e.source())
+    std::iter::successors(Some(error), |&e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
 }
 
 /// Sorts a reqwest error into a [`Failure`].
