@@ -17,6 +17,7 @@ mod document;
 mod explain;
 mod fast;
 mod graph;
+mod health;
 mod matrix;
 mod order;
 mod overrides;
@@ -38,6 +39,10 @@ pub use document::{
 };
 pub use explain::{Change, Hint};
 pub use graph::{dot, mermaid};
+pub use health::{
+    HealthChecker, HealthError, HealthReport, HealthSettings, HealthTarget, HealthTargetError,
+    Secret, ServiceHealth, health_targets, render_health,
+};
 pub use matrix::{
     Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, Matrix, Provided,
     Release, Service, Strategy, load, parse_duration,

@@ -1,3 +1,4 @@
 //! Integration tests of the planner crate.
 
+mod health;
 mod order_properties;
