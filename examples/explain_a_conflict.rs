@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo run --example explain_a_conflict`
 
+// An example program: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
 use cutover_planner::{Limits, validate_bytes};
 
 const MATRIX: &str = r#"
@@ -25,7 +28,10 @@ services:
 fn main() {
     let validated = validate_bytes("inline.yaml", MATRIX.as_bytes(), &Limits::default());
     match validated.plan() {
-        None => println!("invalid matrix: {} diagnostics", validated.diagnostics.len()),
+        None => println!(
+            "invalid matrix: {} diagnostics",
+            validated.diagnostics.len()
+        ),
         Some(Ok(plan)) => println!("safe in {} waves", plan.waves.len()),
         Some(Err(no)) => {
             println!("{}", cutover_planner::summary(&no));

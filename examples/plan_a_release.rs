@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo run --example plan_a_release -- matrices/shop.yaml`
 
+// An example program: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
 use cutover_planner::{Limits, PlanDocument, render, validate_bytes};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let validated = validate_bytes(&path, &bytes, &Limits::default());
     for diagnostic in &validated.diagnostics {
         let record = diagnostic.to_record(&validated.source);
-        eprintln!("{}:{}:{}: {}: {}", record.file, record.line, record.column, record.code, record.message);
+        eprintln!(
+            "{}:{}:{}: {}: {}",
+            record.file, record.line, record.column, record.code, record.message
+        );
     }
     let result = validated.plan();
     let document = PlanDocument::new(&validated, result.as_ref());

@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "cutover", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log every step (`-v` info, `-vv` debug) to stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +27,76 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print the JSON Schema of the matrix format.
     Schema,
+    /// Carry out a saved plan on AWS, wave by wave, rolling back on failure.
+    Execute(ExecuteArgs),
+    /// Continue an interrupted run from its journal, after re-reading live state.
+    Resume(JournalArgs),
+    /// Return every service a run touched to its recorded blue, in reverse order.
+    Rollback(JournalArgs),
+}
+
+/// How runs talk to AWS and behave.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Leave things as they are on failure, for inspection.
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// After the last wave has baked, scale the blue ECS services to 0.
+    #[arg(long)]
+    pub retire_blue: bool,
+    /// DynamoDB table for the lock (hash key `lock_key`, a string).
+    #[arg(long, value_name = "TABLE")]
+    pub lock_table: Option<String>,
+    /// How long a gate may take to pass.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_arg)]
+    pub gate_timeout: std::time::Duration,
+    /// Pause between polls, and between health checks during bake.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
+    pub poll_interval: std::time::Duration,
+    /// AWS profile from the shared config files.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region.
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (moto, LocalStack).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Arguments of `execute`.
+#[derive(Debug, clap::Args)]
+pub struct ExecuteArgs {
+    /// A plan written by `cutover plan --format json -o FILE`.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The journal (default: next to the plan, `NAME.journal.jsonl`).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Print every AWS call it would make, in order, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// AWS access and behaviour.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `resume` and `rollback`.
+#[derive(Debug, clap::Args)]
+pub struct JournalArgs {
+    /// The journal of the run.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// AWS access and behaviour.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Parses `500ms`, `2s`, `1m30s`.
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    cutover_planner::parse_duration(text).ok_or_else(|| {
+        format!("expected a duration such as `500ms`, `30s` or `1m30s`, found `{text}`")
+    })
 }
 
 /// Output format of `validate`.

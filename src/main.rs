@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.verbose > 0 {
+        let level = if cli.verbose > 1 { "debug" } else { "info" };
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+                "cutover={level},cutover_executor={level}"
+            )))
+            .init();
+    }
     match commands::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {

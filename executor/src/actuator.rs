@@ -8,23 +8,19 @@ use cutover_planner::{HealthChecker, HealthSettings, HealthTarget, Secret};
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
 
+/// Looks up an environment variable by name.
+type Env = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Checks green through Spring Boot Actuator (`/health` and `/info`).
 pub struct ActuatorGate {
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: Env,
 }
-
-/// The gate could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot set up Actuator checks: {0}")]
-pub struct ActuatorGateError(String);
 
 impl ActuatorGate {
     /// A gate reading bearer tokens through `env` (the process environment
     /// in the binary), by the variable name the plan records.
-    pub fn from_env(
-        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
-    ) -> Result<Self, ActuatorGateError> {
-        Ok(ActuatorGate { env: Box::new(env) })
+    pub fn new(env: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        ActuatorGate { env: Box::new(env) }
     }
 }
 
@@ -40,10 +36,9 @@ impl HealthGate for ActuatorGate {
         };
         let token = match &health.token_env {
             None => None,
-            Some(name) => Some(Secret::new(
-                (self.env)(name)
-                    .ok_or_else(|| format!("the environment variable `{name}` with the Actuator token is not set"))?,
-            )),
+            Some(name) => Some(Secret::new((self.env)(name).ok_or_else(|| {
+                format!("the environment variable `{name}` with the Actuator token is not set")
+            })?)),
         };
         let target = HealthTarget {
             service: switch.service.clone(),
@@ -51,6 +46,7 @@ impl HealthGate for ActuatorGate {
             expected_version: semver::Version::parse(&switch.to).ok(),
             require: health.require.clone(),
             token,
+            ..HealthTarget::default()
         };
         let checker = HealthChecker::new(settings).map_err(|e| e.to_string())?;
         let result = checker.check(&target).await;

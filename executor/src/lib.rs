@@ -14,6 +14,7 @@
 //! assert_eq!(route.arn().ends_with("/2"), true);
 //! ```
 
+mod actuator;
 mod aws;
 mod cutover;
 mod gate;
@@ -23,6 +24,7 @@ mod run;
 pub mod sandbox;
 mod switch;
 
+pub use actuator::ActuatorGate;
 pub use aws::{
     AwsOptions, Cloud, CloudError, DryRun, EcsService, FakeCloud, FakeFault, Forward, Lease, Route,
     SdkCloud, TargetHealth,

@@ -229,7 +229,7 @@ pub(crate) async fn restore<C: Cloud, G: HealthGate>(
 
 /// `60s`, `1.5s`, `250ms`.
 pub fn describe(duration: Duration) -> String {
-    if duration.as_millis() % 1000 == 0 {
+    if duration.as_millis().is_multiple_of(1000) {
         format!("{}s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {
         format!("{}ms", duration.as_millis())

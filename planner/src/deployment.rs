@@ -6,14 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::health::HealthSettings;
 use crate::matrix::{Matrix, Service, Strategy};
 
 /// Bake time when neither the service nor `defaults.deploy` sets one.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
-/// Per-request Actuator timeout when `defaults.health.timeout` is not set.
-pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
-/// Extra Actuator attempts when `defaults.health.retries` is not set.
-pub const DEFAULT_HEALTH_RETRIES: u32 = 2;
 
 /// How one service is switched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,8 +154,16 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
                 .clone()
                 .unwrap_or_else(|| defaults.health.require.clone()),
             token_env: defaults.health.token_env.clone(),
-            timeout_ms: duration_ms(defaults.health.timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT)),
-            retries: defaults.health.retries.unwrap_or(DEFAULT_HEALTH_RETRIES),
+            timeout_ms: duration_ms(
+                defaults
+                    .health
+                    .timeout
+                    .unwrap_or(HealthSettings::DEFAULT_TIMEOUT),
+            ),
+            retries: defaults
+                .health
+                .retries
+                .unwrap_or(HealthSettings::DEFAULT_RETRIES),
         }),
         strategy,
         steps,

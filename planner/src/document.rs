@@ -268,9 +268,19 @@ impl PlanDocument {
 
 /// `to` relative to the directory `from` (both absolute, already normalised).
 pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
-    let from: Vec<Component> = from.components().filter(|c| *c != Component::CurDir).collect();
-    let to_parts: Vec<Component> = to.components().filter(|c| *c != Component::CurDir).collect();
-    let common = from.iter().zip(&to_parts).take_while(|(a, b)| a == b).count();
+    let from: Vec<Component> = from
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let to_parts: Vec<Component> = to
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
     if common == 0 {
         return to.to_owned();
     }
@@ -393,7 +403,10 @@ mod tests {
     #[test]
     fn relative_paths() {
         let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
-        assert_eq!(rel("/w/plans", "/w/matrices/shop.yaml"), Path::new("../matrices/shop.yaml"));
+        assert_eq!(
+            rel("/w/plans", "/w/matrices/shop.yaml"),
+            Path::new("../matrices/shop.yaml")
+        );
         assert_eq!(rel("/w", "/w/shop.yaml"), Path::new("shop.yaml"));
         assert_eq!(rel("/w/a/b", "/w/shop.yaml"), Path::new("../../shop.yaml"));
     }

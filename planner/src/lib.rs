@@ -35,7 +35,8 @@ pub use deployment::{
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
 pub use document::{
     BrokenStateDoc, ConflictDoc, ConstraintDoc, CycleDoc, Explanation, HintDoc, MatrixRef,
-    PLAN_FORMAT_VERSION, PlanDocument, Position, Problem, StepDoc, WaveDoc, relative_path, sha256_hex, summary,
+    PLAN_FORMAT_VERSION, PlanDocument, Position, Problem, StepDoc, WaveDoc, relative_path,
+    sha256_hex, summary,
 };
 pub use explain::{Change, Hint};
 pub use graph::{dot, mermaid};

@@ -1,5 +1,6 @@
 //! One module per command; each returns an [`Outcome`] that decides the exit code.
 
+mod execute;
 mod graph;
 mod plan;
 mod planning;
@@ -43,6 +44,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Execute(args) => execute::execute(&args),
+        Command::Resume(args) => execute::resume(&args),
+        Command::Rollback(args) => execute::rollback(&args),
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;
             Ok(Outcome::Ok)

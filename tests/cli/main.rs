@@ -52,5 +52,6 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
+mod execute;
 mod plan;
 mod validate;

@@ -426,3 +426,94 @@ async fn a_killed_run_is_resumed_and_another_rolled_back_from_the_journal() {
     assert_eq!(report.rolled_back, ["a"]);
     assert_eq!(stage.green_percents().await, [0, 0, 0]);
 }
+
+/// Actuator stand-ins on 127.0.0.1: every service UP and on 2.0.0, except
+/// that `failing` answers DOWN (503) once it has answered `healthy_answers` times.
+async fn actuator(failing: &'static str, healthy_answers: usize) -> String {
+    use axum::Json;
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let answers = Arc::new(AtomicUsize::new(0));
+    let health = move |Path(service): Path<String>| {
+        let answers = Arc::clone(&answers);
+        async move {
+            let down =
+                service == failing && answers.fetch_add(1, Ordering::SeqCst) >= healthy_answers;
+            if down {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(
+                        serde_json::json!({"status": "DOWN", "components": {"db": {"status": "DOWN"}}}),
+                    ),
+                )
+            } else {
+                (
+                    StatusCode::OK,
+                    Json(
+                        serde_json::json!({"status": "UP", "components": {"db": {"status": "UP"}}}),
+                    ),
+                )
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/{service}/actuator/health", get(health))
+        .route(
+            "/{service}/actuator/info",
+            get(|| async { Json(serde_json::json!({"build": {"version": "2.0.0"}})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn green_turning_down_during_bake_in_wave_two_puts_every_route_back_on_blue() {
+    let stage = stage("    strategy: all-at-once\n    bake: 400ms").await;
+    let base = actuator("b", 2).await;
+    // Point each service's `deploy.health` at the stand-in and plan again.
+    let matrix_path = stage.dir.path().join("matrix.yaml");
+    let mut matrix = std::fs::read_to_string(&matrix_path).expect("matrix");
+    for name in ["a", "b", "c"] {
+        let rule = &stage.shop.service(name).expect("service").rule;
+        matrix = matrix.replace(
+            &format!("      rule: {rule}\n"),
+            &format!("      rule: {rule}\n      health: {base}/{name}/actuator\n"),
+        );
+    }
+    std::fs::write(&matrix_path, &matrix).expect("matrix");
+    let validated = validate_bytes("matrix.yaml", matrix.as_bytes(), &Limits::default());
+    let result = validated.plan().expect("valid");
+    let doc = PlanDocument::new(&validated, Some(&result));
+    std::fs::write(
+        &stage.plan,
+        serde_json::to_string_pretty(&doc).expect("json"),
+    )
+    .expect("plan");
+
+    let gate = cutover_executor::ActuatorGate::new(|_| None);
+    let settings = Settings {
+        poll_interval: Duration::from_millis(100),
+        ..settings()
+    };
+    let report = stage
+        .runner(gate, settings)
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::RolledBack, "{report:?}");
+    let failure = report.failure.expect("failure");
+    assert!(
+        failure.contains("`b`") && failure.contains("during bake") && failure.contains("DOWN"),
+        "{failure}"
+    );
+    assert_eq!(report.rolled_back, ["b", "a"]);
+    assert_eq!(stage.green_percents().await, [0, 0, 0]);
+}

@@ -1,0 +1,171 @@
+//! `cutover execute PLAN`, `cutover resume JOURNAL`, `cutover rollback JOURNAL`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cutover_executor::{
+    ActuatorGate, AwsOptions, Cloud, DryRun, HealthGate, NoHealthGate, Outcome as RunOutcome,
+    RunError, RunReport, Runner, SdkCloud, Settings,
+};
+
+use super::{Outcome, write_stdout};
+use crate::cli::{ExecuteArgs, JournalArgs, RunArgs};
+use crate::progress::Progress;
+
+/// Which run.
+enum Command<'a> {
+    Execute { plan: &'a Path, journal: PathBuf },
+    Resume { journal: &'a Path },
+    Rollback { journal: &'a Path },
+}
+
+/// `cutover execute`.
+pub fn execute(args: &ExecuteArgs) -> anyhow::Result<Outcome> {
+    let journal = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_journal(&args.plan));
+    let command = Command::Execute {
+        plan: &args.plan,
+        journal,
+    };
+    run(command, &args.run, args.dry_run)
+}
+
+/// `cutover resume`.
+pub fn resume(args: &JournalArgs) -> anyhow::Result<Outcome> {
+    run(
+        Command::Resume {
+            journal: &args.journal,
+        },
+        &args.run,
+        false,
+    )
+}
+
+/// `cutover rollback`.
+pub fn rollback(args: &JournalArgs) -> anyhow::Result<Outcome> {
+    run(
+        Command::Rollback {
+            journal: &args.journal,
+        },
+        &args.run,
+        false,
+    )
+}
+
+/// `plan.json` → `plan.journal.jsonl`, next to the plan.
+fn default_journal(plan: &Path) -> PathBuf {
+    let stem = plan
+        .file_stem()
+        .map_or_else(|| "plan".into(), |s| s.to_string_lossy().into_owned());
+    plan.with_file_name(format!("{stem}.journal.jsonl"))
+}
+
+fn run(command: Command<'_>, args: &RunArgs, dry_run: bool) -> anyhow::Result<Outcome> {
+    let settings = Settings {
+        rollback: !args.no_rollback,
+        retire_blue: args.retire_blue,
+        dry_run,
+        lock_table: args.lock_table.clone(),
+        gate_timeout: args.gate_timeout,
+        poll_interval: args.poll_interval,
+        ..Settings::default()
+    };
+    let options = AwsOptions {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let cloud = SdkCloud::connect(&options).await;
+        let progress = Arc::new(Progress::new(std::io::stderr().is_terminal()));
+        if dry_run {
+            let report = start(
+                DryRun::new(cloud),
+                NoHealthGate,
+                settings,
+                progress.clone(),
+                command,
+            )
+            .await;
+            progress.finish();
+            let calls = report
+                .as_ref()
+                .map(|(_, calls)| calls.clone())
+                .unwrap_or_default();
+            let mut text =
+                String::from("AWS calls a real run would make, in order (nothing was changed):\n");
+            for call in calls {
+                text.push_str(&format!("  {call}\n"));
+            }
+            write_stdout(&text)?;
+            conclude(report.map(|(report, _)| report))
+        } else {
+            let gate = ActuatorGate::new(|name| std::env::var(name).ok());
+            let report = start(cloud, gate, settings, progress.clone(), command).await;
+            progress.finish();
+            conclude(report.map(|(report, _)| report))
+        }
+    })
+}
+
+/// Something that can list the calls it made (only dry runs do).
+trait Calls {
+    fn calls(&self) -> Vec<String>;
+}
+
+impl Calls for SdkCloud {
+    fn calls(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl<C> Calls for DryRun<C> {
+    fn calls(&self) -> Vec<String> {
+        DryRun::calls(self)
+    }
+}
+
+async fn start<C: Cloud + Calls + 'static, G: HealthGate>(
+    cloud: C,
+    gate: G,
+    settings: Settings,
+    progress: Arc<Progress>,
+    command: Command<'_>,
+) -> Result<(RunReport, Vec<String>), RunError> {
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = cancel.send(true);
+        }
+    });
+    let runner = Runner::new(cloud, gate, settings, progress, cancelled);
+    let report = match command {
+        Command::Execute { plan, journal } => runner.execute(plan, &journal).await?,
+        Command::Resume { journal } => runner.resume(journal).await?,
+        Command::Rollback { journal } => runner.rollback(journal).await?,
+    };
+    Ok((report, runner.cloud().calls()))
+}
+
+/// Prints the summary and picks the exit code: refusals are a "no" (1),
+/// unreadable files are I/O errors (2).
+fn conclude(report: Result<RunReport, RunError>) -> anyhow::Result<Outcome> {
+    match report {
+        Ok(report) => {
+            write_stdout(&crate::progress::summary(&report))?;
+            Ok(Outcome::from_bool(matches!(
+                report.outcome,
+                RunOutcome::Succeeded | RunOutcome::NothingToDo
+            )))
+        }
+        Err(error @ (RunError::Read { .. } | RunError::Journal(_))) => Err(error.into()),
+        Err(error) => {
+            crate::output::print_error(&anyhow::Error::new(error));
+            Ok(Outcome::No)
+        }
+    }
+}

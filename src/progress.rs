@@ -1,0 +1,130 @@
+//! Progress of a run: a spinner per service on a terminal (indicatif), plain
+//! lines otherwise; structured `tracing` logs under `-v`; the final summary.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use cutover_executor::{Event, Observer, Record, RunReport};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// Shows journal records as they are written.
+pub struct Progress {
+    bars: Option<(MultiProgress, Mutex<BTreeMap<String, ProgressBar>>)>,
+}
+
+impl Progress {
+    /// Bars when `terminal`, plain lines otherwise.
+    pub fn new(terminal: bool) -> Self {
+        Progress {
+            bars: terminal.then(|| (MultiProgress::new(), Mutex::new(BTreeMap::new()))),
+        }
+    }
+
+    /// Stops the spinners.
+    pub fn finish(&self) {
+        if let Some((_, bars)) = &self.bars {
+            for bar in bars
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .values()
+            {
+                bar.finish();
+            }
+        }
+    }
+}
+
+/// One line for an event, or `None` for events not worth a line.
+pub fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::RunStarted { command, plan, .. } => format!("{command}: {}", plan.display()),
+        Event::LockAcquired { table, key } => format!("lock `{key}` taken in table `{table}`"),
+        Event::NoLock => "no lock is held (no --lock-table)".to_owned(),
+        Event::WaveStarted { wave, services } => format!("wave {wave}: {}", services.join(", ")),
+        Event::ImageDeployed {
+            task_definition, ..
+        } => format!("green runs {task_definition}"),
+        Event::TestRouteSet { .. } => "test listener points at green".to_owned(),
+        Event::GatePassed { gate, .. } => format!("gate `{gate}` passed"),
+        Event::RouteSet { green_percent, .. } => format!("{green_percent}% of traffic on green"),
+        Event::Baked { green_percent, .. } => format!("baked at {green_percent}%"),
+        Event::ServiceSwitched { .. } => "on green".to_owned(),
+        Event::Failed { reason, .. } => format!("failed: {reason}"),
+        Event::RollbackStarted { services } => format!("rolling back: {}", services.join(", ")),
+        Event::RouteRestored { blue, .. } => format!("back on blue ({blue})"),
+        Event::BlueRetired { ecs_service, .. } => format!("blue `{ecs_service}` scaled to 0"),
+        Event::RunFinished { outcome } => format!("finished: {outcome}"),
+        Event::BlueGreen { .. } | Event::RouteObserved { .. } | Event::WaveDone { .. } => {
+            return None;
+        }
+    })
+}
+
+impl Observer for Progress {
+    fn record(&self, record: &Record) {
+        tracing::info!(target: "cutover::journal", event = %serde_json::to_string(&record.event).unwrap_or_default());
+        let Some(line) = describe(&record.event) else {
+            return;
+        };
+        let service = record.event.service();
+        match (&self.bars, service) {
+            (Some((multi, bars)), Some(service)) => {
+                let mut bars = bars
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let bar = bars.entry(service.to_owned()).or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:>16} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.set_prefix(service.to_owned());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_message(line);
+            }
+            (Some((multi, _)), None) => {
+                let _ = multi.println(line);
+            }
+            (None, Some(service)) => eprintln_line(&format!("{service}: {line}")),
+            (None, None) => eprintln_line(&line),
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn eprintln_line(line: &str) {
+    eprintln!("{line}");
+}
+
+/// The final summary table.
+pub fn summary(report: &RunReport) -> String {
+    let mut rows: Vec<(String, &str)> = Vec::new();
+    for service in &report.switched {
+        rows.push((service.clone(), "on green"));
+    }
+    for service in &report.rolled_back {
+        rows.push((service.clone(), "rolled back to blue"));
+    }
+    let width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(7).max(7);
+    let mut out = format!("{:<width$}  state\n", "service");
+    for (service, state) in rows {
+        out.push_str(&format!("{service:<width$}  {state}\n"));
+    }
+    out.push_str(&format!(
+        "outcome: {}\n",
+        serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    ));
+    if let Some(failure) = &report.failure {
+        out.push_str(&format!("failure: {failure}\n"));
+    }
+    if let Some(journal) = &report.journal {
+        out.push_str(&format!("journal: {}\n", journal.display()));
+    }
+    out
+}
