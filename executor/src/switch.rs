@@ -92,6 +92,21 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
         wait_until(ctx, &service, "actuator", || ctx.gate.check(switch)).await?;
     }
 
+    // Live state again, right before the first change: someone may have
+    // moved the route since the run began.
+    let live = with_retries(ctx, || cloud.forward(&switch.route))
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some((stranger, _)) = live
+        .targets
+        .iter()
+        .find(|(tg, weight)| *weight > 0 && tg != blue && *tg != green)
+    {
+        return Err(fail(format!(
+            "drift: {} now forwards to {stranger}, neither blue nor green",
+            switch.route
+        )));
+    }
     for &percent in &switch.steps {
         ctx.check_cancelled()?;
         let forward = if percent >= 100 {

@@ -185,11 +185,12 @@ async fn every_switched_service_costs_few_aws_calls() {
         })
         .collect();
     // Before: read the route (stale/drift check). Switch: target health,
-    // modify, read back, one target-health check in the 40 ms bake. After:
-    // read the route for the report. The README states this count.
+    // read the route again, modify, read back, one target-health check in
+    // the 40 ms bake. After: read the route for the report. The README
+    // states this count.
     assert_eq!(
         per_service,
-        BTreeMap::from([("a", 6), ("b", 6), ("c", 6)]),
+        BTreeMap::from([("a", 7), ("b", 7), ("c", 7)]),
         "{calls:#?}"
     );
 }
@@ -669,4 +670,68 @@ async fn a_dry_run_lists_the_calls_and_changes_nothing() {
             "ModifyListener arn:listener/c forward tg/c-b=1",
         ]
     );
+}
+
+#[tokio::test]
+async fn ctrl_c_during_bake_rolls_back() {
+    let setup = setup(&matrix("    strategy: all-at-once\n    bake: 10s", &|_| {
+        String::new()
+    }));
+    let (cancel, cancelled) = watch::channel(false);
+    let observer = Arc::new(Recorded::default());
+    let run = Runner::new(
+        setup.cloud.clone(),
+        NoHealthGate,
+        settings(),
+        observer.clone(),
+        cancelled,
+    );
+    let interrupt = async {
+        // Wait until `a` is on green and baking, then press Ctrl-C.
+        while !on_green(&setup.cloud, "a") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        cancel.send(true).expect("send");
+    };
+    let (report, ()) = tokio::join!(run.execute(&setup.plan, &setup.journal), interrupt);
+    let report = report.expect("runs");
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(report.failure.as_deref(), Some("interrupted"));
+    assert_eq!(report.rolled_back, ["a"]);
+    assert!(on_blue(&setup.cloud, "a"));
+}
+
+#[tokio::test]
+async fn a_route_moved_during_the_run_fails_the_switch() {
+    let setup = setup(&matrix(FAST, &|_| String::new()));
+    let cloud = setup.cloud.clone();
+    let observer = Arc::new(MoveRouteOf {
+        cloud: cloud.clone(),
+        service: "b",
+    });
+    let (_cancel, cancelled) = watch::channel(false);
+    let run = Runner::new(cloud, NoHealthGate, settings(), observer, cancelled);
+    let report = run
+        .execute(&setup.plan, &setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert!(report.failure.expect("failure").contains("drift"));
+}
+
+/// Points `service`'s route at a third target group as soon as its gate passes.
+struct MoveRouteOf {
+    cloud: FakeCloud,
+    service: &'static str,
+}
+
+impl Observer for MoveRouteOf {
+    fn record(&self, record: &Record) {
+        if let Event::GatePassed { service, .. } = &record.event
+            && service == self.service
+        {
+            self.cloud
+                .put_route(&route(self.service), Forward::to("tg/somebody-else"));
+        }
+    }
 }
