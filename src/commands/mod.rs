@@ -1,6 +1,7 @@
 //! One module per command; each returns an [`Outcome`] that decides the exit code.
 
 mod graph;
+mod health;
 mod plan;
 mod planning;
 mod validate;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Health(args) => health::run(&args),
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;
             Ok(Outcome::Ok)

@@ -52,5 +52,6 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
+mod health;
 mod plan;
 mod validate;
