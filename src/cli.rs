@@ -25,6 +25,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Draw the compatibility graph, the ordering constraints and the waves.
     Graph(GraphArgs),
+    /// Check the green side of changing services through Spring Boot Actuator;
+    /// exit 1 when any is not healthy.
+    Health(HealthArgs),
     /// Print the JSON Schema of the matrix format.
     Schema,
     /// Carry out a saved plan on AWS, wave by wave, rolling back on failure.
@@ -160,6 +163,14 @@ pub struct PlanArgs {
     /// Write the plan to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Check the green side of every changing service first; make no plan
+    /// while any is not healthy.
+    #[arg(long)]
+    pub check_health: bool,
+    /// Services checked at once with `--check-health`.
+    #[arg(long, value_name = "N", default_value_t = 32, requires = "check_health",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// Output format of `graph`.
@@ -180,6 +191,33 @@ pub struct GraphArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
     pub format: GraphFormat,
+}
+
+/// Output format of `health`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HealthFormat {
+    /// A table for the terminal, problems below each service.
+    Human,
+    /// `{"healthy": bool, "services": [...]}`.
+    Json,
+}
+
+/// Arguments of `health`.
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// The matrix and overrides.
+    #[command(flatten)]
+    pub matrix: MatrixArgs,
+    /// Check only this changing service; repeatable.
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HealthFormat::Human)]
+    pub format: HealthFormat,
+    /// Services checked at once.
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// Parses `SERVICE=VERSION`.

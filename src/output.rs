@@ -12,6 +12,12 @@ pub fn print_error(error: &anyhow::Error) {
     eprintln!("error: {error:#}");
 }
 
+/// Prints a report to stderr, beside a result on stdout.
+#[allow(clippy::print_stderr)]
+pub fn print_to_stderr(text: &str) {
+    eprint!("{text}");
+}
+
 /// Prints warnings (and any other diagnostics) to stderr, beside a result on stdout.
 #[allow(clippy::print_stderr)]
 pub fn print_diagnostics_to_stderr(source: &SourceFile, diagnostics: &[Diagnostic]) {

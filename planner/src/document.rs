@@ -10,6 +10,7 @@ use crate::compat::Mismatch;
 use crate::deployment::{DeployDoc, deploy_doc};
 use crate::diagnostic::DiagnosticRecord;
 use crate::explain::Hint;
+use crate::health::HealthReport;
 use crate::order::{Constraint, NoSafeOrder, Plan};
 use crate::source::SourceFile;
 use crate::validate::{State, Validated};
@@ -41,6 +42,10 @@ pub struct PlanDocument {
     /// Diagnostics of the matrix (errors make the plan infeasible).
     #[serde(default)]
     pub diagnostics: Vec<DiagnosticRecord>,
+    /// The health of the green sides, when `plan --check-health` checked them
+    /// (an unhealthy one makes the plan infeasible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthReport>,
 }
 
 /// Which matrix, and its exact content.
@@ -204,6 +209,7 @@ impl PlanDocument {
                 .iter()
                 .map(|d| d.to_record(source))
                 .collect(),
+            health: None,
         };
         match result {
             None => {
@@ -292,6 +298,43 @@ pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
         relative.push(part.as_os_str());
     }
     relative
+}
+
+impl PlanDocument {
+    /// Records a health check of the green sides. While any is not healthy
+    /// there is no plan: `feasible` becomes false, the waves are dropped and
+    /// the explanation names the unhealthy services; the report says why.
+    pub fn record_health(&mut self, report: HealthReport) {
+        if !report.healthy && self.feasible {
+            self.feasible = false;
+            self.waves.clear();
+            self.explanation = Some(Explanation {
+                summary: health_summary(&report),
+                broken_states: Vec::new(),
+                conflicts: Vec::new(),
+                cycles: Vec::new(),
+            });
+        }
+        self.health = Some(report);
+    }
+}
+
+/// `no plan while green is not healthy: `a`, `b``
+fn health_summary(report: &HealthReport) -> String {
+    let names: Vec<String> = report
+        .unhealthy()
+        .map(|s| format!("`{}`", s.service))
+        .collect();
+    let sides = if names.len() == 1 {
+        "the green side of"
+    } else {
+        "the green sides of"
+    };
+    format!(
+        "no plan while {sides} {} {} not healthy",
+        names.join(", "),
+        if names.len() == 1 { "is" } else { "are" }
+    )
 }
 
 fn constraint_doc(constraint: &Constraint) -> ConstraintDoc {

@@ -94,6 +94,18 @@ pub fn human(doc: &PlanDocument) -> String {
             );
         }
     }
+    if let Some(health) = doc.health.as_ref().filter(|h| !h.healthy) {
+        for service in health.unhealthy() {
+            let _ = writeln!(
+                out,
+                "\nThe green side of `{}` is not healthy:",
+                service.service
+            );
+            for problem in &service.problems {
+                let _ = writeln!(out, "  - {problem}");
+            }
+        }
+    }
     if !doc.hints.is_empty() {
         out.push('\n');
         for hint in &doc.hints {
@@ -141,6 +153,14 @@ pub fn markdown(doc: &PlanDocument) -> String {
             );
             return out;
         }
+        if let Some(health) = &doc.health {
+            let healthy = health.services.iter().filter(|s| s.ok).count();
+            let _ = writeln!(
+                out,
+                "Green sides checked through Actuator: {healthy} of {} healthy.\n",
+                health.services.len()
+            );
+        }
         for (i, wave) in doc.waves.iter().enumerate() {
             let steps: Vec<String> = wave
                 .services
@@ -167,7 +187,12 @@ pub fn markdown(doc: &PlanDocument) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "## No safe cutover order for `{path}`\n");
+    let unhealthy = doc.health.as_ref().filter(|h| !h.healthy);
+    if unhealthy.is_some() {
+        let _ = writeln!(out, "## No cutover plan for `{path}`\n");
+    } else {
+        let _ = writeln!(out, "## No safe cutover order for `{path}`\n");
+    }
     if let Some(explanation) = &doc.explanation {
         let _ = writeln!(out, "{}\n", cell(&explanation.summary));
         for broken in &explanation.broken_states {
@@ -219,6 +244,16 @@ pub fn markdown(doc: &PlanDocument) -> String {
                     cell(&edge.reason)
                 );
             }
+            out.push('\n');
+        }
+    }
+    if let Some(health) = unhealthy {
+        let _ = writeln!(out, "**Green sides that are not healthy:**\n");
+        for service in health.unhealthy() {
+            let problems: Vec<String> = service.problems.iter().map(|p| cell(p)).collect();
+            let _ = writeln!(out, "- `{}`: {}", service.service, problems.join("; "));
+        }
+        if !doc.diagnostics.is_empty() || !doc.hints.is_empty() {
             out.push('\n');
         }
     }

@@ -2,6 +2,7 @@
 
 mod execute;
 mod graph;
+mod health;
 mod plan;
 mod planning;
 mod validate;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Execute(args) => execute::execute(&args),
         Command::Resume(args) => execute::resume(&args),
         Command::Rollback(args) => execute::rollback(&args),
+        Command::Health(args) => health::run(&args),
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;
             Ok(Outcome::Ok)

@@ -1,19 +1,27 @@
-//! `cutover plan MATRIX`
+//! `cutover plan MATRIX [--check-health]`
 
-use cutover_planner::{PlanDocument, render};
+use cutover_planner::{PlanDocument, render, render_health};
 
+use super::health::check_green;
 use super::planning::load_and_plan;
 use super::{Outcome, write_output};
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::output::{print_diagnostics_to_stderr, render_diagnostics};
+use crate::output::{print_diagnostics_to_stderr, print_to_stderr, render_diagnostics};
 
-/// Plans the cutover and prints (or writes) the plan.
+/// Plans the cutover and prints (or writes) the plan. With `--check-health`,
+/// a feasible plan is only made while every green side is healthy.
 pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     let planned = load_and_plan(&args.matrix)?;
     let validated = &planned.validated;
     let mut doc = PlanDocument::new(validated, planned.result.as_ref());
     if let Some(output) = &args.output {
         doc.relocate_matrix(output);
+    }
+    if args.check_health
+        && doc.feasible
+        && let Some(matrix) = validated.valid_matrix()
+    {
+        doc.record_health(check_green(matrix, None, args.concurrency)?);
     }
     let text = match args.format {
         PlanFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",
@@ -28,6 +36,17 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
         }
         PlanFormat::Human => {
             print_diagnostics_to_stderr(&validated.source, &validated.diagnostics);
+            if let Some(health) = &doc.health {
+                print_to_stderr(&render_health(health));
+                if !health.healthy {
+                    print_to_stderr(&format!(
+                        "no plan was made for {} (`--check-health`)\n",
+                        validated.source.path()
+                    ));
+                    return Ok(Outcome::No);
+                }
+                print_to_stderr("\n");
+            }
             render::human(&doc)
         }
     };

@@ -53,5 +53,6 @@ fn relative(path: &Path) -> String {
 }
 
 mod execute;
+mod health;
 mod plan;
 mod validate;

@@ -23,19 +23,31 @@ pub fn render_health(report: &HealthReport) -> String {
     let width = |f: &dyn Fn(&super::ServiceHealth) -> usize| {
         report.services.iter().map(f).max().unwrap_or(0)
     };
-    let name_width = width(&|s| s.service.len());
-    let status_width = width(&|s| s.status.as_deref().map_or(1, str::len));
-    let version_width = width(&|s| s.version.as_deref().map_or(1, str::len));
-    for service in &report.services {
+    let name_width = width(&|s| s.service.len()).max("SERVICE".len());
+    let status_width = width(&|s| s.status.as_deref().map_or(1, str::len)).max("STATUS".len());
+    let version_width = width(&|s| s.version.as_deref().map_or(1, str::len)).max("VERSION".len());
+    let row = |out: &mut String, cells: [&str; 5]| {
+        let [name, check, status, version, url] = cells;
         let line = format!(
-            "  {:name_width$}  {:4}  {:status_width$}  {:version_width$}  {}",
-            service.service,
-            if service.ok { "ok" } else { "FAIL" },
-            service.status.as_deref().unwrap_or("?"),
-            service.version.as_deref().unwrap_or("?"),
-            service.url.as_deref().unwrap_or("?"),
+            "  {name:name_width$}  {check:5}  {status:status_width$}  {version:version_width$}  {url}"
         );
         let _ = writeln!(out, "{}", line.trim_end());
+    };
+    row(
+        &mut out,
+        ["SERVICE", "CHECK", "STATUS", "VERSION", "ACTUATOR"],
+    );
+    for service in &report.services {
+        row(
+            &mut out,
+            [
+                &service.service,
+                if service.ok { "ok" } else { "FAIL" },
+                service.status.as_deref().unwrap_or("?"),
+                service.version.as_deref().unwrap_or("?"),
+                service.url.as_deref().unwrap_or("?"),
+            ],
+        );
         for problem in &service.problems {
             let _ = writeln!(out, "      - {problem}");
         }
@@ -57,19 +69,12 @@ pub fn render_health(report: &HealthReport) -> String {
             if total == 1 { " is" } else { "s are" }
         );
     } else {
-        let _ = writeln!(
-            out,
-            "error: {} of {total} green side{} not healthy: {}",
-            unhealthy.len(),
-            if unhealthy.len() == 1 && total == 1 {
-                " is"
-            } else if unhealthy.len() == 1 {
-                "s is"
-            } else {
-                "s are"
-            },
-            unhealthy.join(", ")
-        );
+        let count = match (unhealthy.len(), total) {
+            (1, 1) => "the green side is".to_owned(),
+            (1, _) => format!("1 of {total} green sides is"),
+            (n, _) => format!("{n} of {total} green sides are"),
+        };
+        let _ = writeln!(out, "error: {count} not healthy: {}", unhealthy.join(", "));
     }
     out
 }
@@ -110,8 +115,9 @@ mod tests {
             "\
 Health of the green side of 2 changing services:
 
-  cart    ok    UP    2.4.0  http://h/cart/actuator
-  orders  FAIL  DOWN  1.9.0  http://h/orders/actuator
+  SERVICE  CHECK  STATUS  VERSION  ACTUATOR
+  cart     ok     UP      2.4.0    http://h/cart/actuator
+  orders   FAIL   DOWN    1.9.0    http://h/orders/actuator
       - status `DOWN`
 
 error: 1 of 2 green sides is not healthy: `orders`
