@@ -449,9 +449,8 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             services: sorted,
             ttl: self.ctx.settings.lease_ttl,
         };
-        if !self.ctx.settings.dry_run {
-            leases.acquire(&*self.ctx.cloud).await?;
-        }
+        // In a dry run the cloud only writes the calls down.
+        leases.acquire(&*self.ctx.cloud).await?;
         Ok(Some(leases))
     }
 
@@ -548,9 +547,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         self.ctx.record(Event::RunFinished {
             outcome: outcome.name().to_owned(),
         })?;
-        if let Some(leases) = leases
-            && !self.ctx.settings.dry_run
-        {
+        if let Some(leases) = leases {
             leases.release(&*self.ctx.cloud).await?;
         }
         Ok(())

@@ -79,6 +79,11 @@ fn run(command: Command<'_>, args: &RunArgs, dry_run: bool) -> anyhow::Result<Ou
         endpoint_url: args.endpoint_url.clone(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
+    // For `rollback`, ending on blue is the success.
+    let wanted = match command {
+        Command::Rollback { .. } => RunOutcome::RolledBack,
+        _ => RunOutcome::Succeeded,
+    };
     runtime.block_on(async move {
         let cloud = SdkCloud::connect(&options).await;
         let progress = Arc::new(Progress::new(std::io::stderr().is_terminal()));
@@ -102,12 +107,12 @@ fn run(command: Command<'_>, args: &RunArgs, dry_run: bool) -> anyhow::Result<Ou
                 text.push_str(&format!("  {call}\n"));
             }
             write_stdout(&text)?;
-            conclude(report.map(|(report, _)| report))
+            conclude(report.map(|(report, _)| report), wanted)
         } else {
             let gate = ActuatorGate::new(|name| std::env::var(name).ok());
             let report = start(cloud, gate, settings, progress.clone(), command).await;
             progress.finish();
-            conclude(report.map(|(report, _)| report))
+            conclude(report.map(|(report, _)| report), wanted)
         }
     })
 }
@@ -151,16 +156,16 @@ async fn start<C: Cloud + Calls + 'static, G: HealthGate>(
     Ok((report, runner.cloud().calls()))
 }
 
-/// Prints the summary and picks the exit code: refusals are a "no" (1),
-/// unreadable files are I/O errors (2).
-fn conclude(report: Result<RunReport, RunError>) -> anyhow::Result<Outcome> {
+/// Prints the summary and picks the exit code: 0 for the `wanted` outcome
+/// (or nothing to do), refusals and failures are a "no" (1), unreadable
+/// files are I/O errors (2).
+fn conclude(report: Result<RunReport, RunError>, wanted: RunOutcome) -> anyhow::Result<Outcome> {
     match report {
         Ok(report) => {
             write_stdout(&crate::progress::summary(&report))?;
-            Ok(Outcome::from_bool(matches!(
-                report.outcome,
-                RunOutcome::Succeeded | RunOutcome::NothingToDo
-            )))
+            Ok(Outcome::from_bool(
+                report.outcome == wanted || report.outcome == RunOutcome::NothingToDo,
+            ))
         }
         Err(error @ (RunError::Read { .. } | RunError::Journal(_))) => Err(error.into()),
         Err(error) => {

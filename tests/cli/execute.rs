@@ -81,3 +81,146 @@ fn a_missing_plan_or_journal_is_an_io_error() {
     let run = cutover(&["rollback", "no-such-journal.jsonl"]);
     assert_eq!(run.code, 2, "{}", run.transcript());
 }
+
+/// Runs `cutover ARGS` with fake AWS credentials (moto accepts any) and no
+/// instance-metadata lookups.
+fn cutover_aws(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("ACTUATOR_TOKEN")
+        .output()
+        .expect("cutover runs");
+    Run {
+        code: output.status.code().expect("exited normally"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn execute_against_moto_dry_run_then_for_real() {
+    use cutover_executor::sandbox::{MotoServer, Shop};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (moto, shop) = runtime.block_on(async {
+        let moto = MotoServer::start()
+            .await
+            .unwrap_or_else(|e| panic!("moto server is needed for this test: {e}"));
+        let shop = Shop::build(&moto, &["service-a", "service-b"])
+            .await
+            .expect("shop");
+        (moto, shop)
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut matrix =
+        std::fs::read_to_string(root().join("matrices/minimal.yaml")).expect("minimal");
+    matrix.push_str("defaults:\n  deploy: {strategy: linear, steps: [50, 100], bake: 10ms}\n");
+    for name in ["service-a", "service-b"] {
+        let deploy = shop.service(name).expect("service").deploy_yaml();
+        matrix = matrix.replace(
+            &format!("  {name}:\n    current: 1.0.0\n"),
+            &format!("  {name}:\n{deploy}    current: 1.0.0\n"),
+        );
+    }
+    std::fs::write(dir.path().join("matrix.yaml"), &matrix).expect("matrix");
+    let plan = dir.path().join("plan.json");
+    let run = cutover(&[
+        "plan",
+        dir.path().join("matrix.yaml").to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "-o",
+        plan.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let endpoint = moto.endpoint_url();
+    let common = [
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--region",
+        "us-east-1",
+        "--poll-interval",
+        "20ms",
+        "--lock-table",
+        "cutover-locks",
+    ];
+
+    let mut args = vec!["execute", plan.to_str().expect("utf-8"), "--dry-run"];
+    args.extend(common);
+    let dry = cutover_aws(&args);
+    assert_eq!(dry.code, 0, "{}", dry.transcript());
+    let modifications: Vec<&str> = dry
+        .stdout
+        .lines()
+        .filter(|l| l.contains("ModifyRule"))
+        .collect();
+    assert_eq!(
+        modifications.len(),
+        4,
+        "two steps for each of two services:\n{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("PutItem cutover-locks lock_key=service-a"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        !dir.path().join("plan.journal.jsonl").exists(),
+        "a dry run writes no journal"
+    );
+
+    let mut args = vec!["execute", plan.to_str().expect("utf-8")];
+    args.extend(common);
+    let real = cutover_aws(&args);
+    assert_eq!(real.code, 0, "{}", real.transcript());
+    assert!(
+        real.stdout.contains("service-a  on green"),
+        "{}",
+        real.stdout
+    );
+    assert!(
+        real.stdout.contains("outcome: succeeded"),
+        "{}",
+        real.stdout
+    );
+    assert!(
+        real.stderr.contains("service-b: 50% of traffic on green"),
+        "{}",
+        real.stderr
+    );
+    let journal = dir.path().join("plan.journal.jsonl");
+    assert!(journal.exists());
+
+    // A second run of the same plan is stale now: blue moved.
+    let again = cutover_aws(&args);
+    assert_eq!(again.code, 1, "{}", again.transcript());
+    assert!(again.stderr.contains("stale plan"), "{}", again.stderr);
+
+    // Rolling back from the journal puts both on blue, in reverse order.
+    let mut args = vec!["rollback", journal.to_str().expect("utf-8")];
+    args.extend(common);
+    let back = cutover_aws(&args);
+    assert_eq!(back.code, 0, "{}", back.transcript());
+    assert!(
+        back.stdout.contains("rolled back to blue"),
+        "{}",
+        back.stdout
+    );
+    let order: Vec<&str> = back
+        .stderr
+        .lines()
+        .filter(|l| l.contains("back on blue"))
+        .collect();
+    assert!(
+        order.len() == 2 && order[0].starts_with("service-a") && order[1].starts_with("service-b"),
+        "{}",
+        back.stderr
+    );
+    drop(moto);
+}
