@@ -85,21 +85,14 @@ fn a_missing_plan_or_journal_is_an_io_error() {
 /// Runs `cutover ARGS` with fake AWS credentials (moto accepts any) and no
 /// instance-metadata lookups.
 fn cutover_aws(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(args)
-        .current_dir(root())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("ACTUATOR_TOKEN")
-        .output()
-        .expect("cutover runs");
-    Run {
-        code: output.status.code().expect("exited normally"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    cutover_with_env(
+        args,
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    )
 }
 
 #[test]

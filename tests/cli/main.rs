@@ -10,10 +10,17 @@ fn root() -> PathBuf {
 
 /// Runs `cutover ARGS` from the workspace root.
 fn cutover(args: &[&str]) -> Run {
+    cutover_with_env(args, &[])
+}
+
+/// Runs `cutover ARGS` from the workspace root with extra environment variables.
+fn cutover_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(args)
         .current_dir(root())
         .env_remove("ACTUATOR_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .envs(env.iter().copied())
         .output()
         .expect("cutover runs");
     Run {

@@ -69,6 +69,29 @@ fn setup(matrix_text: &str) -> Setup {
     }
 }
 
+/// Steady ECS services `NAME-a` and `NAME-b` with two tasks each, in cluster `shop`.
+fn put_ecs_services(cloud: &FakeCloud) {
+    for name in ["a", "b", "c"] {
+        for side in ["a", "b"] {
+            cloud.put_service(
+                "shop",
+                &format!("{name}-{side}"),
+                EcsService {
+                    task_definition: format!("td/{name}:1"),
+                    desired: 2,
+                    running: 2,
+                    deployments: 1,
+                },
+            );
+        }
+    }
+}
+
+/// `deploy.ecs` lines for the matrix.
+fn ecs(name: &str) -> String {
+    format!("      ecs: {{cluster: shop, services: [{name}-a, {name}-b]}}\n")
+}
+
 fn route(name: &str) -> Route {
     Route::Listener(format!("arn:listener/{name}"))
 }
@@ -348,27 +371,12 @@ fn setup_again(previous: &Setup) -> Setup {
 
 #[tokio::test]
 async fn an_ecs_service_that_never_settles_fails_its_gate_and_rolls_back() {
-    let ecs =
-        |name: &str| format!("      ecs: {{cluster: shop, services: [{name}-a, {name}-b]}}\n");
     let text = matrix(FAST, &ecs).replace(
         "      2.0.0: {provides: {c-api",
         "      2.0.0: {image: \"registry.local/c:2.0.0\", provides: {c-api",
     );
     let setup = setup(&text);
-    for name in ["a", "b", "c"] {
-        for side in ["a", "b"] {
-            setup.cloud.put_service(
-                "shop",
-                &format!("{name}-{side}"),
-                EcsService {
-                    task_definition: format!("td/{name}:1"),
-                    desired: 2,
-                    running: 2,
-                    deployments: 1,
-                },
-            );
-        }
-    }
+    put_ecs_services(&setup.cloud);
     setup.cloud.never_steady("shop", "c-b");
     let run = runner(setup.cloud.clone(), NoHealthGate, settings());
     let report = run
@@ -582,23 +590,8 @@ async fn a_killed_run_is_rolled_back_from_its_journal() {
 
 #[tokio::test]
 async fn retire_blue_scales_blue_to_zero_only_after_success() {
-    let ecs =
-        |name: &str| format!("      ecs: {{cluster: shop, services: [{name}-a, {name}-b]}}\n");
     let setup = setup(&matrix(FAST, &ecs));
-    for name in ["a", "b", "c"] {
-        for side in ["a", "b"] {
-            setup.cloud.put_service(
-                "shop",
-                &format!("{name}-{side}"),
-                EcsService {
-                    task_definition: format!("td/{name}:1"),
-                    desired: 2,
-                    running: 2,
-                    deployments: 1,
-                },
-            );
-        }
-    }
+    put_ecs_services(&setup.cloud);
     let run = runner(
         setup.cloud.clone(),
         NoHealthGate,
