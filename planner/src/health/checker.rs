@@ -23,6 +23,22 @@ pub enum HealthError {
 
 /// Checks green sides through their Actuator endpoints. Cheap to clone: the
 /// clones share one connection pool.
+///
+/// ```no_run
+/// use cutover_planner::{HealthChecker, Limits, health_targets, render_health, validate_bytes};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let bytes = std::fs::read("matrices/shop.yaml")?;
+/// let validated = validate_bytes("matrices/shop.yaml", &bytes, &Limits::default());
+/// let matrix = validated.valid_matrix().ok_or("the matrix is invalid")?;
+/// let (targets, settings) = health_targets(matrix, None, |name| std::env::var(name).ok())?;
+/// let report = HealthChecker::new(settings)?.check_all(&targets).await;
+/// if !report.healthy {
+///     return Err(render_health(&report).into());
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct HealthChecker {
     client: reqwest::Client,

@@ -44,8 +44,6 @@ impl Actuator {
     /// Starts the server on its own thread and runtime (for tests that run
     /// the `cutover` binary, or benchmarks with their own client runtime).
     pub fn start_in_background() -> Actuator {
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        std_listener.set_nonblocking(true).expect("non-blocking");
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -54,10 +52,7 @@ impl Actuator {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                let actuator = Self::serve(listener);
-                sender.send(actuator).expect("send");
+                sender.send(Self::start().await).expect("send");
                 std::future::pending::<()>().await;
             });
         });
