@@ -173,7 +173,12 @@ struct Stage {
 }
 
 async fn stage(defaults: &str) -> Stage {
-    let moto = moto().await;
+    stage_on(moto().await, defaults).await
+}
+
+/// The same on a server that may have been used: its state is reset first.
+async fn stage_on(moto: MotoServer, defaults: &str) -> Stage {
+    moto.reset().await.expect("reset moto");
     let names = ["a", "b", "c"];
     let shop = Shop::build(&moto, &names).await.expect("shop");
     let consumes = ["", "a-api: \"VERSION\"", "b-api: \"VERSION\""];
@@ -414,7 +419,8 @@ async fn a_killed_run_is_resumed_and_another_rolled_back_from_the_journal() {
     assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
     assert_eq!(stage.green_percents().await, [100, 100, 100]);
 
-    let stage = self::stage("    strategy: all-at-once\n    bake: 300ms").await;
+    // The second scenario on the same server, reset in between.
+    let stage = stage_on(stage.moto, "    strategy: all-at-once\n    bake: 300ms").await;
     kill_after_first_switch(&stage).await;
     let report = stage
         .runner(NoHealthGate, settings())
