@@ -134,9 +134,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     show_routes("after", &cloud, &shop).await?;
     println!(
-        "outcome: {:?}, journal: {}",
+        "outcome: {:?}; the journal holds {} records (its temporary directory is removed now)",
         report.outcome,
-        dir.path().join("plan.journal.jsonl").display()
+        cutover_executor::read_journal(&dir.path().join("plan.journal.jsonl"))?.len()
     );
     Ok(())
 }
