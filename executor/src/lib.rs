@@ -16,12 +16,16 @@
 
 mod actuator;
 mod aws;
+mod context;
 mod cutover;
 mod gate;
 mod journal;
 mod lock;
+mod plan_file;
+mod report;
 mod run;
 pub mod sandbox;
+mod settings;
 mod switch;
 
 pub use actuator::ActuatorGate;
@@ -33,8 +37,8 @@ pub use cutover::{Cutover, PlanError, ServiceSwitch};
 pub use gate::{HealthGate, NoHealthGate};
 pub use journal::{Event, Journal, JournalError, Record, read_journal};
 pub use lock::{Leases, holder};
-pub use run::{
-    Observer, Outcome, RunError, RunReport, Runner, Settings, Silent, check_matrix, matrix_path,
-    read_plan,
-};
+pub use plan_file::{check_matrix, matrix_path, read_plan};
+pub use report::{Outcome, RunError, RunReport};
+pub use run::Runner;
+pub use settings::{Observer, Settings, Silent};
 pub use switch::describe as describe_duration;

@@ -5,245 +5,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use cutover_planner::{PlanDocument, sha256_hex};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::aws::{Cloud, CloudError, Forward};
-use crate::cutover::{Cutover, PlanError, ServiceSwitch};
+use crate::context::{Context, Failure};
+use crate::cutover::{Cutover, ServiceSwitch};
 use crate::gate::HealthGate;
 use crate::journal::{Event, Journal, JournalError, Record, now_ms, read_journal};
 use crate::lock::{Leases, holder};
+use crate::plan_file::{check_matrix, read_plan};
+use crate::report::{Outcome, RunError, RunReport};
+use crate::settings::{Observer, Settings};
 use crate::switch::{restore, switch_service, with_retries};
-
-/// How a run behaves.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Roll back automatically on failure (`--no-rollback` turns it off).
-    pub rollback: bool,
-    /// Scale blue ECS services to 0 after the whole plan succeeded.
-    pub retire_blue: bool,
-    /// Print the calls instead of changing anything: no journal, no sleeps.
-    pub dry_run: bool,
-    /// DynamoDB table for the lock, if any.
-    pub lock_table: Option<String>,
-    /// Lease duration; renewed every third of it.
-    pub lease_ttl: Duration,
-    /// How long a gate may take to pass.
-    pub gate_timeout: Duration,
-    /// Pause between polls and between health checks during bake.
-    pub poll_interval: Duration,
-    /// Attempts per AWS call when throttled.
-    pub aws_attempts: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            rollback: true,
-            retire_blue: false,
-            dry_run: false,
-            lock_table: None,
-            lease_ttl: Duration::from_secs(300),
-            gate_timeout: Duration::from_secs(600),
-            poll_interval: Duration::from_secs(5),
-            aws_attempts: 5,
-        }
-    }
-}
-
-/// Receives every journal record as it is written (progress display).
-pub trait Observer: Send + Sync + 'static {
-    /// Called after the record is on disk.
-    fn record(&self, record: &Record);
-}
-
-/// An observer that ignores everything.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Silent;
-
-impl Observer for Silent {
-    fn record(&self, _record: &Record) {}
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Every wave switched and baked.
-    Succeeded,
-    /// Something failed and every touched service is back on blue.
-    RolledBack,
-    /// Something failed and things were left as they were.
-    Failed,
-    /// Nothing left to do.
-    NothingToDo,
-}
-
-impl Outcome {
-    fn name(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::RolledBack => "rolled-back",
-            Outcome::Failed => "failed",
-            Outcome::NothingToDo => "nothing-to-do",
-        }
-    }
-}
-
-/// What a run did.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct RunReport {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// What failed, when something did.
-    pub failure: Option<String>,
-    /// Services now fully on green, in plan order.
-    pub switched: Vec<String>,
-    /// Services returned to blue, in the order it was done.
-    pub rolled_back: Vec<String>,
-    /// The journal (absent for dry runs).
-    pub journal: Option<PathBuf>,
-}
-
-/// Why a run could not start or was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The plan cannot be executed.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    /// The journal failed.
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-    /// The plan no longer matches the matrix or the live routes.
-    #[error("stale plan: {0}")]
-    Stale(String),
-    /// A route is in neither the blue nor the green state.
-    #[error("drift: {0}")]
-    Drift(String),
-    /// The lock is held, or AWS failed before anything changed.
-    #[error(transparent)]
-    Cloud(#[from] CloudError),
-    /// A file could not be read.
-    #[error("cannot read `{}`: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The journal does not describe a run.
-    #[error("journal `{}` {problem}", path.display())]
-    BadJournal {
-        /// The journal.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-/// A failure during the switches.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub service: Option<String>,
-    pub reason: String,
-}
-
-impl Failure {
-    pub(crate) fn service(service: &str, reason: String) -> Self {
-        Failure {
-            service: Some(service.to_owned()),
-            reason,
-        }
-    }
-}
-
-impl From<JournalError> for Failure {
-    fn from(error: JournalError) -> Self {
-        Failure {
-            service: None,
-            reason: error.to_string(),
-        }
-    }
-}
-
-/// What every task of a run shares.
-pub(crate) struct Context<C, G> {
-    pub cloud: Arc<C>,
-    pub gate: Arc<G>,
-    pub settings: Settings,
-    journal: Arc<Mutex<Option<Journal>>>,
-    observer: Arc<dyn Observer>,
-    cancel: watch::Receiver<bool>,
-}
-
-impl<C, G> Clone for Context<C, G> {
-    fn clone(&self) -> Self {
-        Context {
-            cloud: Arc::clone(&self.cloud),
-            gate: Arc::clone(&self.gate),
-            settings: self.settings.clone(),
-            journal: Arc::clone(&self.journal),
-            observer: Arc::clone(&self.observer),
-            cancel: self.cancel.clone(),
-        }
-    }
-}
-
-impl<C: Cloud, G: HealthGate> Context<C, G> {
-    /// Journals (unless dry run) and reports an event.
-    pub(crate) fn record(&self, event: Event) -> Result<(), JournalError> {
-        let mut journal = self
-            .journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let record = match journal.as_mut() {
-            Some(journal) => journal.append(&event)?,
-            None => Record {
-                at_ms: now_ms(),
-                run: "dry-run".to_owned(),
-                event,
-            },
-        };
-        drop(journal);
-        self.observer.record(&record);
-        Ok(())
-    }
-
-    pub(crate) fn check_cancelled(&self) -> Result<(), Failure> {
-        if *self.cancel.borrow() {
-            Err(Failure {
-                service: None,
-                reason: "interrupted".to_owned(),
-            })
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Sleeps, unless cancelled first (or a dry run, which does not wait).
-    pub(crate) async fn sleep(&self, duration: Duration) -> Result<(), Failure> {
-        self.sleep_until(tokio::time::Instant::now() + duration)
-            .await
-    }
-
-    /// Sleeps until `deadline`, unless cancelled first (or a dry run).
-    pub(crate) async fn sleep_until(&self, deadline: tokio::time::Instant) -> Result<(), Failure> {
-        if self.settings.dry_run {
-            return self.check_cancelled();
-        }
-        let mut cancel = self.cancel.clone();
-        tokio::select! {
-            () = tokio::time::sleep_until(deadline) => {}
-            // A dropped sender cannot cancel: that branch is then disabled.
-            Ok(_) = cancel.wait_for(|cancelled| *cancelled) => {}
-        }
-        self.check_cancelled()
-    }
-}
 
 /// Carries out plans against a [`Cloud`].
 pub struct Runner<C, G> {
@@ -401,9 +176,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 Event::RunStarted { plan, .. } => Some(plan.clone()),
                 _ => None,
             })
-            .ok_or_else(|| RunError::BadJournal {
+            .ok_or_else(|| RunError::BadFile {
                 path: journal_path.to_owned(),
-                problem: "records no run".to_owned(),
+                problem: "is a journal that records no run".to_owned(),
             })?;
         Ok((records, plan))
     }
@@ -708,56 +483,4 @@ fn recorded_blues(records: &[Record]) -> BTreeMap<String, String> {
             _ => None,
         })
         .collect()
-}
-
-/// Reads a plan document (JSON or YAML) and its digest.
-pub fn read_plan(path: &Path) -> Result<(PlanDocument, String), RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let plan: PlanDocument = serde_json::from_str(&text)
-        .map_err(|e| e.to_string())
-        .or_else(|json_error| serde_saphyr::from_str(&text).map_err(|_| json_error))
-        .map_err(|problem| RunError::BadJournal {
-            path: path.to_owned(),
-            problem: format!("is not a plan document: {problem}"),
-        })?;
-    Ok((plan, sha256_hex(&bytes)))
-}
-
-/// Refuses a plan whose matrix (resolved relative to the plan file) changed.
-pub fn check_matrix(plan: &PlanDocument, plan_path: &Path) -> Result<(), RunError> {
-    let matrix = matrix_path(plan, plan_path);
-    let bytes = std::fs::read(&matrix).map_err(|source| RunError::Read {
-        path: matrix.clone(),
-        source,
-    })?;
-    let digest = sha256_hex(&bytes);
-    if digest != plan.matrix.sha256 {
-        return Err(RunError::Stale(format!(
-            "the matrix `{}` changed since the plan was made (SHA-256 {} now, {} in the plan); plan again",
-            matrix.display(),
-            short(&digest),
-            short(&plan.matrix.sha256)
-        )));
-    }
-    Ok(())
-}
-
-/// The matrix file of a plan: its recorded path, relative to the plan file's directory.
-pub fn matrix_path(plan: &PlanDocument, plan_path: &Path) -> PathBuf {
-    let recorded = Path::new(&plan.matrix.path);
-    if recorded.is_absolute() {
-        return recorded.to_owned();
-    }
-    plan_path
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(recorded)
-}
-
-fn short(digest: &str) -> &str {
-    digest.get(..12).unwrap_or(digest)
 }

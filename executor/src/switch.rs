@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::aws::{Cloud, CloudError, Forward};
+use crate::context::{Context, Failure};
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
 use crate::journal::Event;
-use crate::run::{Context, Failure};
 
 /// Calls `operation`, retrying throttling errors with exponential backoff
 /// (on top of the SDK's own retries).

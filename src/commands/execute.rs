@@ -158,7 +158,7 @@ async fn start<C: Cloud + Calls + 'static, G: HealthGate>(
 
 /// Prints the summary and picks the exit code: 0 for the `wanted` outcome
 /// (or nothing to do), refusals and failures are a "no" (1), unreadable
-/// files are I/O errors (2).
+/// or malformed files are usage and I/O errors (2).
 fn conclude(report: Result<RunReport, RunError>, wanted: RunOutcome) -> anyhow::Result<Outcome> {
     match report {
         Ok(report) => {
@@ -167,7 +167,9 @@ fn conclude(report: Result<RunReport, RunError>, wanted: RunOutcome) -> anyhow::
                 report.outcome == wanted || report.outcome == RunOutcome::NothingToDo,
             ))
         }
-        Err(error @ (RunError::Read { .. } | RunError::Journal(_))) => Err(error.into()),
+        Err(error @ (RunError::Read { .. } | RunError::Journal(_) | RunError::BadFile { .. })) => {
+            Err(error.into())
+        }
         Err(error) => {
             crate::output::print_error(&anyhow::Error::new(error));
             Ok(Outcome::No)

@@ -217,3 +217,14 @@ fn execute_against_moto_dry_run_then_for_real() {
     );
     drop(moto);
 }
+
+#[test]
+fn a_file_that_is_not_a_plan_is_a_usage_error() {
+    let run = cutover(&["execute", "matrices/shop.yaml"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("is not a plan document"),
+        "{}",
+        run.stderr
+    );
+}

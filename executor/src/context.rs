@@ -1,0 +1,112 @@
+//! What every task of a run shares: the cloud, the gate, the settings, the
+//! journal, the observer and the cancellation signal.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::aws::Cloud;
+use crate::gate::HealthGate;
+use crate::journal::{Event, Journal, JournalError, Record, now_ms};
+use crate::settings::{Observer, Settings};
+
+/// A failure during the switches.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub service: Option<String>,
+    pub reason: String,
+}
+
+impl Failure {
+    pub(crate) fn service(service: &str, reason: String) -> Self {
+        Failure {
+            service: Some(service.to_owned()),
+            reason,
+        }
+    }
+}
+
+impl From<JournalError> for Failure {
+    fn from(error: JournalError) -> Self {
+        Failure {
+            service: None,
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// What every task of a run shares.
+pub(crate) struct Context<C, G> {
+    pub cloud: Arc<C>,
+    pub gate: Arc<G>,
+    pub settings: Settings,
+    pub(crate) journal: Arc<Mutex<Option<Journal>>>,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) cancel: watch::Receiver<bool>,
+}
+
+impl<C, G> Clone for Context<C, G> {
+    fn clone(&self) -> Self {
+        Context {
+            cloud: Arc::clone(&self.cloud),
+            gate: Arc::clone(&self.gate),
+            settings: self.settings.clone(),
+            journal: Arc::clone(&self.journal),
+            observer: Arc::clone(&self.observer),
+            cancel: self.cancel.clone(),
+        }
+    }
+}
+
+impl<C: Cloud, G: HealthGate> Context<C, G> {
+    /// Journals (unless dry run) and reports an event.
+    pub(crate) fn record(&self, event: Event) -> Result<(), JournalError> {
+        let mut journal = self
+            .journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let record = match journal.as_mut() {
+            Some(journal) => journal.append(&event)?,
+            None => Record {
+                at_ms: now_ms(),
+                run: "dry-run".to_owned(),
+                event,
+            },
+        };
+        drop(journal);
+        self.observer.record(&record);
+        Ok(())
+    }
+
+    pub(crate) fn check_cancelled(&self) -> Result<(), Failure> {
+        if *self.cancel.borrow() {
+            Err(Failure {
+                service: None,
+                reason: "interrupted".to_owned(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sleeps, unless cancelled first (or a dry run, which does not wait).
+    pub(crate) async fn sleep(&self, duration: Duration) -> Result<(), Failure> {
+        self.sleep_until(tokio::time::Instant::now() + duration)
+            .await
+    }
+
+    /// Sleeps until `deadline`, unless cancelled first (or a dry run).
+    pub(crate) async fn sleep_until(&self, deadline: tokio::time::Instant) -> Result<(), Failure> {
+        if self.settings.dry_run {
+            return self.check_cancelled();
+        }
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            // A dropped sender cannot cancel: that branch is then disabled.
+            Ok(_) = cancel.wait_for(|cancelled| *cancelled) => {}
+        }
+        self.check_cancelled()
+    }
+}

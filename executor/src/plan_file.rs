@@ -1,0 +1,59 @@
+//! Reading a saved plan, and refusing it when its matrix changed.
+
+use std::path::{Path, PathBuf};
+
+use cutover_planner::{PlanDocument, sha256_hex};
+
+use crate::report::RunError;
+
+/// Reads a plan document (JSON or YAML) and its digest.
+pub fn read_plan(path: &Path) -> Result<(PlanDocument, String), RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let plan: PlanDocument = serde_json::from_str(&text)
+        .map_err(|e| e.to_string())
+        .or_else(|json_error| serde_saphyr::from_str(&text).map_err(|_| json_error))
+        .map_err(|problem| RunError::BadFile {
+            path: path.to_owned(),
+            problem: format!("is not a plan document: {problem}"),
+        })?;
+    Ok((plan, sha256_hex(&bytes)))
+}
+
+/// Refuses a plan whose matrix (resolved relative to the plan file) changed.
+pub fn check_matrix(plan: &PlanDocument, plan_path: &Path) -> Result<(), RunError> {
+    let matrix = matrix_path(plan, plan_path);
+    let bytes = std::fs::read(&matrix).map_err(|source| RunError::Read {
+        path: matrix.clone(),
+        source,
+    })?;
+    let digest = sha256_hex(&bytes);
+    if digest != plan.matrix.sha256 {
+        return Err(RunError::Stale(format!(
+            "the matrix `{}` changed since the plan was made (SHA-256 {} now, {} in the plan); plan again",
+            matrix.display(),
+            short(&digest),
+            short(&plan.matrix.sha256)
+        )));
+    }
+    Ok(())
+}
+
+/// The matrix file of a plan: its recorded path, relative to the plan file's directory.
+pub fn matrix_path(plan: &PlanDocument, plan_path: &Path) -> PathBuf {
+    let recorded = Path::new(&plan.matrix.path);
+    if recorded.is_absolute() {
+        return recorded.to_owned();
+    }
+    plan_path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(recorded)
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}

@@ -1,0 +1,55 @@
+//! How a run behaves, and who watches it.
+
+use std::time::Duration;
+
+use crate::journal::Record;
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Roll back automatically on failure (`--no-rollback` turns it off).
+    pub rollback: bool,
+    /// Scale blue ECS services to 0 after the whole plan succeeded.
+    pub retire_blue: bool,
+    /// Print the calls instead of changing anything: no journal, no sleeps.
+    pub dry_run: bool,
+    /// DynamoDB table for the lock, if any.
+    pub lock_table: Option<String>,
+    /// Lease duration; renewed every third of it.
+    pub lease_ttl: Duration,
+    /// How long a gate may take to pass.
+    pub gate_timeout: Duration,
+    /// Pause between polls and between health checks during bake.
+    pub poll_interval: Duration,
+    /// Attempts per AWS call when throttled.
+    pub aws_attempts: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rollback: true,
+            retire_blue: false,
+            dry_run: false,
+            lock_table: None,
+            lease_ttl: Duration::from_secs(300),
+            gate_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(5),
+            aws_attempts: 5,
+        }
+    }
+}
+
+/// Receives every journal record as it is written (progress display).
+pub trait Observer: Send + Sync + 'static {
+    /// Called after the record is on disk.
+    fn record(&self, record: &Record);
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn record(&self, _record: &Record) {}
+}
