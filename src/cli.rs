@@ -56,6 +56,14 @@ pub struct RunArgs {
     /// Pause between polls, and between health checks during bake.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
     pub poll_interval: std::time::Duration,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How to reach AWS: the standard credential chain, with these overrides.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
     /// AWS profile from the shared config files.
     #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
@@ -65,6 +73,17 @@ pub struct RunArgs {
     /// Send every AWS call to this endpoint (moto, LocalStack).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The executor's options.
+    pub fn options(&self) -> cutover_executor::AwsOptions {
+        cutover_executor::AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 /// Arguments of `execute`.
@@ -171,6 +190,13 @@ pub struct PlanArgs {
     #[arg(long, value_name = "N", default_value_t = 32, requires = "check_health",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// Read each route on AWS and record the target group it forwards to as
+    /// blue (`blue.source: observed`), instead of assuming the first one.
+    #[arg(long)]
+    pub observe: bool,
+    /// AWS access for `--observe`.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Output format of `graph`.

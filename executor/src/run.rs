@@ -459,7 +459,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     }
 }
 
-fn drift(switch: &ServiceSwitch, forward: &Forward) -> RunError {
+pub(crate) fn drift(switch: &ServiceSwitch, forward: &Forward) -> RunError {
     let targets: Vec<String> = forward
         .targets
         .iter()

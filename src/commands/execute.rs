@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cutover_executor::{
-    ActuatorGate, AwsOptions, Cloud, DryRun, HealthGate, NoHealthGate, Outcome as RunOutcome,
-    RunError, RunReport, Runner, SdkCloud, Settings,
+    ActuatorGate, Cloud, DryRun, HealthGate, NoHealthGate, Outcome as RunOutcome, RunError,
+    RunReport, Runner, SdkCloud, Settings,
 };
 
 use super::{Outcome, write_stdout};
@@ -73,11 +73,7 @@ fn run(command: Command<'_>, args: &RunArgs, dry_run: bool) -> anyhow::Result<Ou
         poll_interval: args.poll_interval,
         ..Settings::default()
     };
-    let options = AwsOptions {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
+    let options = args.aws.options();
     let runtime = tokio::runtime::Runtime::new()?;
     // For `rollback`, ending on blue is the success.
     let wanted = match command {

@@ -23,6 +23,20 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     {
         doc.record_health(check_green(matrix, None, args.concurrency)?);
     }
+    if args.observe && doc.feasible {
+        let observed = tokio::runtime::Runtime::new()?.block_on(async {
+            let cloud = cutover_executor::SdkCloud::connect(&args.aws.options()).await;
+            cutover_executor::observe_blue(&cloud, &mut doc).await
+        });
+        match observed {
+            Ok(()) => {}
+            Err(error @ cutover_executor::RunError::Cloud(_)) => return Err(error.into()),
+            Err(error) => {
+                crate::output::print_error(&anyhow::Error::new(error));
+                return Ok(Outcome::No);
+            }
+        }
+    }
     let text = match args.format {
         PlanFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",
         PlanFormat::Yaml => serde_saphyr::to_string(&doc)?,

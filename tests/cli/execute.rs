@@ -195,7 +195,42 @@ fn execute_against_moto_dry_run_then_for_real() {
     assert_eq!(again.code, 1, "{}", again.transcript());
     assert!(again.stderr.contains("stale plan"), "{}", again.stderr);
 
-    // Rolling back from the journal puts both on blue, in reverse order.
+    // Planning again with `--observe` takes today's green as the new blue:
+    // the matrix needs no edit after a cutover.
+    let plan2 = dir.path().join("plan2.json");
+    let observed = cutover_aws(&[
+        "plan",
+        dir.path().join("matrix.yaml").to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "-o",
+        plan2.to_str().expect("utf-8"),
+        "--observe",
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--region",
+        "us-east-1",
+    ]);
+    assert_eq!(observed.code, 0, "{}", observed.transcript());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan2).expect("plan2")).expect("json");
+    let blue = &doc["waves"][0]["services"][0]["deploy"]["blue"];
+    assert_eq!(blue["source"], "observed", "{blue}");
+    assert!(
+        blue["target_group"]
+            .as_str()
+            .expect("arn")
+            .contains("targetgroup/service-b-b/"),
+        "{blue}"
+    );
+    let mut args = vec!["execute", plan2.to_str().expect("utf-8")];
+    args.extend(common);
+    let second = cutover_aws(&args);
+    assert_eq!(second.code, 0, "{}", second.transcript());
+
+    // Rolling back the second cutover from its journal puts both back on
+    // its blue, in reverse order.
+    let journal = dir.path().join("plan2.journal.jsonl");
     let mut args = vec!["rollback", journal.to_str().expect("utf-8")];
     args.extend(common);
     let back = cutover_aws(&args);
