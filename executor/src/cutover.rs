@@ -19,7 +19,7 @@ pub struct ServiceSwitch {
     pub to: String,
     /// The production route.
     pub route: Route,
-    /// The test listener, pointed at green before the gates.
+    /// The test listener (or one of its rules), pointed at green before the gates.
     pub test_route: Option<Route>,
     /// The two target groups.
     pub target_groups: [String; 2],
@@ -169,7 +169,14 @@ fn switch(
         from: from.to_owned(),
         to: to.to_owned(),
         route,
-        test_route: deploy.test_listener.clone().map(Route::Listener),
+        // A listener-rule ARN switches only that rule of the test listener.
+        test_route: deploy.test_listener.clone().map(|arn| {
+            if arn.contains(":listener-rule/") {
+                Route::Rule(arn)
+            } else {
+                Route::Listener(arn)
+            }
+        }),
         target_groups: [a, b],
         planned_blue,
         ecs,

@@ -165,6 +165,8 @@ pub struct ShopService {
     pub rule: String,
     /// The test listener.
     pub test_listener: String,
+    /// Its rule for this service (`/NAME/*`), pointed at green before the gates.
+    pub test_rule: String,
     /// `NAME-a` (blue at first) and `NAME-b`.
     pub target_groups: [String; 2],
     /// ECS services `NAME-a` and `NAME-b` in cluster `shop`.
@@ -173,15 +175,11 @@ pub struct ShopService {
 
 impl ShopService {
     /// The `deploy:` lines of the matrix for this service (indented for a
-    /// service entry), using the rule as the production route.
+    /// service entry): its rules as the production and the test route.
     pub fn deploy_yaml(&self) -> String {
         format!(
             "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n",
-            self.listener,
-            self.rule,
-            self.test_listener,
-            self.target_groups[0],
-            self.target_groups[1]
+            self.listener, self.rule, self.test_rule, self.target_groups[0], self.target_groups[1]
         )
     }
 }
@@ -317,26 +315,31 @@ impl Shop {
                     pair
                 }
             };
-            let rule = elb
-                .create_rule()
-                .listener_arn(&listener)
-                .priority(i32::try_from(index + 1).unwrap_or(i32::MAX))
-                .conditions(
-                    RuleCondition::builder()
-                        .field("path-pattern")
-                        .values(format!("/{name}/*"))
-                        .build(),
-                )
-                .actions(forward_to(&groups[0]))
-                .send()
-                .await
-                .map_err(aws("CreateRule"))?;
-            let rule = rule
-                .rules()
-                .first()
-                .and_then(|r| r.rule_arn())
-                .unwrap_or_default()
-                .to_owned();
+            let mut rules = Vec::new();
+            for on in [&listener, &test_listener] {
+                let created = elb
+                    .create_rule()
+                    .listener_arn(on)
+                    .priority(i32::try_from(index + 1).unwrap_or(i32::MAX))
+                    .conditions(
+                        RuleCondition::builder()
+                            .field("path-pattern")
+                            .values(format!("/{name}/*"))
+                            .build(),
+                    )
+                    .actions(forward_to(&groups[0]))
+                    .send()
+                    .await
+                    .map_err(aws("CreateRule"))?;
+                rules.push(
+                    created
+                        .rules()
+                        .first()
+                        .and_then(|r| r.rule_arn())
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
             let task_definition = ecs
                 .register_task_definition()
                 .family(*name)
@@ -376,11 +379,13 @@ impl Shop {
                     list.next().unwrap_or_default(),
                 ]
             };
+            let [rule, test_rule] = pair(rules);
             services.push(ShopService {
                 name: (*name).to_owned(),
                 listener,
                 rule,
                 test_listener,
+                test_rule,
                 target_groups: pair(groups),
                 ecs_services: pair(ecs_services),
             });

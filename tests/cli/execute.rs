@@ -153,8 +153,8 @@ fn execute_against_moto_dry_run_then_for_real() {
         .collect();
     assert_eq!(
         modifications.len(),
-        4,
-        "two steps for each of two services:\n{}",
+        6,
+        "per service: the test rule to green, then the 50 % and the 100 % step:\n{}",
         dry.stdout
     );
     assert!(

@@ -263,6 +263,18 @@ async fn a_three_wave_cutover_ends_with_every_route_on_green() {
         .expect("runs");
     assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
     assert_eq!(stage.green_percents().await, [100, 100, 100]);
+    let cloud = stage.moto.cloud().await;
+    for service in &stage.shop.services {
+        let test = cloud
+            .forward(&Route::Rule(service.test_rule.clone()))
+            .await
+            .expect("test rule");
+        assert_eq!(
+            test.sole_target(),
+            Some(service.target_groups[1].as_str()),
+            "test traffic on green"
+        );
+    }
     let switched: Vec<String> = events(&stage.journal)
         .into_iter()
         .filter_map(|e| match e {
