@@ -43,4 +43,3 @@ pub use plan_file::{check_matrix, matrix_path, read_plan};
 pub use report::{Outcome, RunError, RunReport};
 pub use run::Runner;
 pub use settings::{Observer, Settings, Silent};
-pub use switch::describe as describe_duration;

@@ -243,7 +243,7 @@ pub(crate) async fn restore<C: Cloud, G: HealthGate>(
 }
 
 /// `60s`, `1.5s`, `250ms`.
-pub fn describe(duration: Duration) -> String {
+pub(crate) fn describe(duration: Duration) -> String {
     if duration.as_millis().is_multiple_of(1000) {
         format!("{}s", duration.as_secs())
     } else if duration < Duration::from_secs(1) {
