@@ -36,6 +36,13 @@ pub struct DeployDoc {
     /// The Actuator check of green.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthDoc>,
+    /// The current release's image: what blue's app container must run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_image: Option<String>,
+    /// The Actuator that reaches the production route: its `/info` must
+    /// report the current release before any change (`deploy.live_health`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_health: Option<HealthDoc>,
     /// `all-at-once`, `canary` or `linear`.
     pub strategy: Strategy,
     /// Percent of traffic on green after each step; ends at 100.
@@ -54,6 +61,10 @@ pub struct EcsDoc {
     pub cluster: String,
     /// Service names, in the order of `target_groups`.
     pub services: Vec<String>,
+    /// The container that gets the release's image; when absent, the one
+    /// container whose image repository matches the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 /// Where and how green's Actuator is checked. Never holds a token, only the
@@ -145,30 +156,43 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         ecs: deploy.ecs.as_ref().map(|e| EcsDoc {
             cluster: e.cluster.clone(),
             services: e.services.clone(),
+            container: e.container.clone(),
         }),
         image,
-        health: deploy.health.as_ref().map(|url| HealthDoc {
-            url: url.value.clone(),
-            require: deploy
-                .require
-                .clone()
-                .unwrap_or_else(|| defaults.health.require.clone()),
-            token_env: defaults.health.token_env.clone(),
-            timeout_ms: duration_ms(
-                defaults
-                    .health
-                    .timeout
-                    .unwrap_or(HealthSettings::DEFAULT_TIMEOUT),
-            ),
-            retries: defaults
-                .health
-                .retries
-                .unwrap_or(HealthSettings::DEFAULT_RETRIES),
+        current_image: service
+            .release(&service.current.value)
+            .and_then(|r| r.image.as_ref())
+            .map(|i| i.value.clone()),
+        health: deploy.health.as_ref().map(|url| {
+            health_doc(
+                matrix,
+                &url.value,
+                deploy
+                    .require
+                    .clone()
+                    .unwrap_or_else(|| defaults.health.require.clone()),
+            )
         }),
+        live_health: deploy
+            .live_health
+            .as_ref()
+            .map(|url| health_doc(matrix, &url.value, Vec::new())),
         strategy,
         steps,
         bake_ms: duration_ms(deploy.bake.or(defaults.bake).unwrap_or(DEFAULT_BAKE)),
     })
+}
+
+/// An Actuator check at `url` with the matrix's health defaults.
+fn health_doc(matrix: &Matrix, url: &str, require: Vec<String>) -> HealthDoc {
+    let defaults = &matrix.defaults.health;
+    HealthDoc {
+        url: url.to_owned(),
+        require,
+        token_env: defaults.token_env.clone(),
+        timeout_ms: duration_ms(defaults.timeout.unwrap_or(HealthSettings::DEFAULT_TIMEOUT)),
+        retries: defaults.retries.unwrap_or(HealthSettings::DEFAULT_RETRIES),
+    }
 }
 
 fn duration_ms(duration: Duration) -> u64 {

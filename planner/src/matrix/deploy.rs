@@ -38,6 +38,9 @@ pub struct EcsServices {
     pub cluster: String,
     /// ECS service names, in the same order as `target_groups`.
     pub services: Vec<String>,
+    /// The container that gets the release's image (`ecs.container`); when
+    /// absent, the one container whose image repository matches the image's.
+    pub container: Option<String>,
 }
 
 /// `services.NAME.deploy`: where a service runs and how it is switched.
@@ -45,6 +48,9 @@ pub struct EcsServices {
 pub struct Deploy {
     /// Actuator base URL that reaches the green side.
     pub health: Option<Located<String>>,
+    /// Actuator base URL that reaches the production route (blue), whose
+    /// `/info` must report the `current` release before any change.
+    pub live_health: Option<Located<String>>,
     /// Components that must be present and UP (overrides the default).
     pub require: Option<Vec<String>>,
     /// Production listener ARN.

@@ -25,6 +25,7 @@ pub(crate) mod keys {
     pub(crate) const RELEASE: &[&str] = &["provides", "consumes", "image"];
     pub(crate) const DEPLOY: &[&str] = &[
         "health",
+        "live_health",
         "require",
         "listener",
         "rule",
@@ -35,7 +36,7 @@ pub(crate) mod keys {
         "steps",
         "bake",
     ];
-    pub(crate) const ECS: &[&str] = &["cluster", "services"];
+    pub(crate) const ECS: &[&str] = &["cluster", "services", "container"];
     pub(crate) const DEFAULTS: &[&str] = &["health", "deploy"];
     pub(crate) const HEALTH_DEFAULTS: &[&str] = &["timeout", "retries", "require", "token_env"];
     pub(crate) const DEPLOY_DEFAULTS: &[&str] = &["strategy", "steps", "bake"];
@@ -280,6 +281,7 @@ impl Reader<'_> {
                 .and_then(|n| reader.string(n, &format!("`{key}` in {what}")))
         };
         let health = string(self, "health");
+        let live_health = string(self, "live_health");
         let listener = string(self, "listener");
         let rule = string(self, "rule");
         let test_listener = string(self, "test_listener");
@@ -300,6 +302,7 @@ impl Reader<'_> {
         let (strategy, steps, bake) = self.traffic(&fields, &what);
         Deploy {
             health,
+            live_health,
             require,
             listener,
             rule,
@@ -343,7 +346,15 @@ impl Reader<'_> {
                 return None;
             }
         };
-        Some(EcsServices { cluster, services })
+        let container = match fields.get("container") {
+            Some(n) => Some(self.string(n, &format!("`container` in {what}"))?.value),
+            None => None,
+        };
+        Some(EcsServices {
+            cluster,
+            services,
+            container,
+        })
     }
 
     fn traffic(
