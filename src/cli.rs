@@ -34,8 +34,10 @@ pub enum Command {
     Execute(ExecuteArgs),
     /// Continue an interrupted run from its journal, after re-reading live state.
     Resume(JournalArgs),
-    /// Return every service a run touched to its recorded blue, in reverse order.
+    /// Return every service of a run's plan to its recorded blue, in reverse order.
     Rollback(JournalArgs),
+    /// Break the lock a dead run left on a plan's services (shows it, then asks).
+    Unlock(UnlockArgs),
 }
 
 /// How runs talk to AWS and behave.
@@ -50,11 +52,11 @@ pub struct RunArgs {
     /// DynamoDB table for the lock (hash key `lock_key`, a string).
     #[arg(long, value_name = "TABLE")]
     pub lock_table: Option<String>,
-    /// How long a gate may take to pass.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_arg)]
+    /// How long a gate may take to pass (1s to 24h).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = gate_timeout)]
     pub gate_timeout: std::time::Duration,
-    /// Pause between polls, and between health checks during bake.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
+    /// Pause between polls, and between health checks during bake (100ms to 1h).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = poll_interval)]
     pub poll_interval: std::time::Duration,
     /// AWS access.
     #[command(flatten)]
@@ -114,11 +116,56 @@ pub struct JournalArgs {
     pub run: RunArgs,
 }
 
-/// Parses `500ms`, `2s`, `1m30s`.
-fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    cutover_planner::parse_duration(text).ok_or_else(|| {
+/// Arguments of `unlock`.
+#[derive(Debug, clap::Args)]
+pub struct UnlockArgs {
+    /// The plan whose services' leases to break.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// The DynamoDB lock table.
+    #[arg(long, value_name = "TABLE")]
+    pub lock_table: String,
+    /// Break the leases without asking.
+    #[arg(long)]
+    pub force: bool,
+    /// AWS access.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Parses `500ms`, `2s`, `1m30s` within `min..=max`.
+fn bounded_duration(
+    text: &str,
+    min: std::time::Duration,
+    max: std::time::Duration,
+    bounds: &str,
+) -> Result<std::time::Duration, String> {
+    let duration = cutover_planner::parse_duration(text).ok_or_else(|| {
         format!("expected a duration such as `500ms`, `30s` or `1m30s`, found `{text}`")
-    })
+    })?;
+    if duration < min || duration > max {
+        return Err(format!("`{text}` is out of bounds: {bounds}"));
+    }
+    Ok(duration)
+}
+
+fn gate_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let hour = std::time::Duration::from_secs(3600);
+    bounded_duration(
+        text,
+        std::time::Duration::from_secs(1),
+        24 * hour,
+        "a gate timeout is 1s to 24h",
+    )
+}
+
+fn poll_interval(text: &str) -> Result<std::time::Duration, String> {
+    bounded_duration(
+        text,
+        std::time::Duration::from_millis(100),
+        std::time::Duration::from_secs(3600),
+        "a poll interval is 100ms to 1h",
+    )
 }
 
 /// Output format of `validate`.

@@ -6,8 +6,10 @@
 
 mod cli;
 mod commands;
+mod fault;
 mod output;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 

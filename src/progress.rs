@@ -11,6 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 /// Shows journal records as they are written.
 pub struct Progress {
     bars: Option<(MultiProgress, Mutex<BTreeMap<String, ProgressBar>>)>,
+    fault: crate::fault::AbortAfter,
 }
 
 impl Progress {
@@ -18,6 +19,7 @@ impl Progress {
     pub fn new(terminal: bool) -> Self {
         Progress {
             bars: terminal.then(|| (MultiProgress::new(), Mutex::new(BTreeMap::new()))),
+            fault: crate::fault::AbortAfter::from_env(),
         }
     }
 
@@ -53,9 +55,24 @@ pub fn describe(event: &Event) -> Option<String> {
         Event::Failed { reason, .. } => format!("failed: {reason}"),
         Event::RollbackStarted { services } => format!("rolling back: {}", services.join(", ")),
         Event::RouteRestored { blue, .. } => format!("back on blue ({blue})"),
-        Event::BlueRetired { ecs_service, .. } => format!("blue `{ecs_service}` scaled to 0"),
+        Event::BlueRetired {
+            ecs_service,
+            desired_before,
+            ..
+        } => format!("retiring blue `{ecs_service}` (desired count was {desired_before})"),
         Event::RunFinished { outcome } => format!("finished: {outcome}"),
-        Event::BlueGreen { .. } | Event::RouteObserved { .. } | Event::WaveDone { .. } => {
+        Event::Scaled {
+            ecs_service,
+            desired,
+            ..
+        } => format!("ECS `{ecs_service}` desired count {desired}"),
+        Event::Halted { reason } => format!("stopped at once: {reason}"),
+        Event::BlueGreen { .. }
+        | Event::RouteRecorded { .. }
+        | Event::Capacity { .. }
+        | Event::Intent { .. }
+        | Event::RouteObserved { .. }
+        | Event::WaveDone { .. } => {
             return None;
         }
     })
@@ -63,6 +80,9 @@ pub fn describe(event: &Event) -> Option<String> {
 
 impl Observer for Progress {
     fn record(&self, record: &Record) {
+        if !record.run.is_empty() && record.run != "dry-run" {
+            self.fault.recorded();
+        }
         tracing::info!(target: "cutover::journal", event = %serde_json::to_string(&record.event).unwrap_or_default());
         let Some(line) = describe(&record.event) else {
             return;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cutover_planner::{HealthChecker, HealthSettings, HealthTarget, Secret};
+use cutover_planner::{HealthChecker, HealthDoc, HealthSettings, HealthTarget, Secret};
 
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
@@ -24,11 +24,14 @@ impl ActuatorGate {
     }
 }
 
-impl HealthGate for ActuatorGate {
-    async fn check(&self, switch: &ServiceSwitch) -> Result<(), String> {
-        let Some(health) = &switch.health else {
-            return Ok(());
-        };
+impl ActuatorGate {
+    /// Checks the Actuator at `health` for `service`, expecting `version`.
+    async fn check_at(
+        &self,
+        service: &str,
+        health: &HealthDoc,
+        version: &str,
+    ) -> Result<(), String> {
         let settings = HealthSettings {
             timeout: Duration::from_millis(health.timeout_ms),
             retries: health.retries,
@@ -36,14 +39,20 @@ impl HealthGate for ActuatorGate {
         };
         let token = match &health.token_env {
             None => None,
-            Some(name) => Some(Secret::new((self.env)(name).ok_or_else(|| {
-                format!("the environment variable `{name}` with the Actuator token is not set")
-            })?)),
+            Some(name) => Some(Secret::new(
+                (self.env)(name)
+                    .filter(|token| !token.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "the environment variable `{name}` with the Actuator token is not set"
+                        )
+                    })?,
+            )),
         };
         let target = HealthTarget {
-            service: switch.service.clone(),
+            service: service.to_owned(),
             url: Some(health.url.clone()),
-            expected_version: semver::Version::parse(&switch.to).ok(),
+            expected_version: semver::Version::parse(version).ok(),
             require: health.require.clone(),
             token,
             ..HealthTarget::default()
@@ -54,6 +63,22 @@ impl HealthGate for ActuatorGate {
             Ok(())
         } else {
             Err(result.problems.join("; "))
+        }
+    }
+}
+
+impl HealthGate for ActuatorGate {
+    async fn check(&self, switch: &ServiceSwitch) -> Result<(), String> {
+        match &switch.health {
+            Some(health) => self.check_at(&switch.service, health, &switch.to).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn check_live(&self, switch: &ServiceSwitch) -> Result<(), String> {
+        match &switch.live_health {
+            Some(health) => self.check_at(&switch.service, health, &switch.from).await,
+            None => Ok(()),
         }
     }
 }

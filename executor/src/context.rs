@@ -2,7 +2,6 @@
 //! journal, the observer and the cancellation signal.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -44,6 +43,9 @@ pub(crate) struct Context<C, G> {
     pub(crate) journal: Arc<Mutex<Option<Journal>>>,
     pub(crate) observer: Arc<dyn Observer>,
     pub(crate) cancel: watch::Receiver<bool>,
+    /// Set when the run must stop for a reason of its own (the lock's lease
+    /// was lost); checked wherever cancellation is.
+    pub(crate) stop: Arc<watch::Sender<Option<String>>>,
 }
 
 impl<C, G> Clone for Context<C, G> {
@@ -55,6 +57,7 @@ impl<C, G> Clone for Context<C, G> {
             journal: Arc::clone(&self.journal),
             observer: Arc::clone(&self.observer),
             cancel: self.cancel.clone(),
+            stop: Arc::clone(&self.stop),
         }
     }
 }
@@ -81,19 +84,37 @@ impl<C: Cloud, G: HealthGate> Context<C, G> {
 
     pub(crate) fn check_cancelled(&self) -> Result<(), Failure> {
         if *self.cancel.borrow() {
-            Err(Failure {
+            return Err(Failure {
                 service: None,
                 reason: "interrupted".to_owned(),
-            })
-        } else {
-            Ok(())
+            });
+        }
+        match self.stop.borrow().as_ref() {
+            Some(reason) => Err(Failure {
+                service: None,
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
         }
     }
 
-    /// Sleeps, unless cancelled first (or a dry run, which does not wait).
-    pub(crate) async fn sleep(&self, duration: Duration) -> Result<(), Failure> {
-        self.sleep_until(tokio::time::Instant::now() + duration)
-            .await
+    /// Stops the run at its next safe point, with `reason`.
+    pub(crate) fn stop(&self, reason: String) {
+        self.stop.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(reason);
+            }
+            first
+        });
+    }
+
+    /// Records that a call which changes something is about to be made.
+    pub(crate) fn intent(&self, service: &str, call: String) -> Result<(), JournalError> {
+        self.record(Event::Intent {
+            service: service.to_owned(),
+            call,
+        })
     }
 
     /// Sleeps until `deadline`, unless cancelled first (or a dry run).
@@ -102,11 +123,30 @@ impl<C: Cloud, G: HealthGate> Context<C, G> {
             return self.check_cancelled();
         }
         let mut cancel = self.cancel.clone();
+        let mut stop = self.stop.subscribe();
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => {}
             // A dropped sender cannot cancel: that branch is then disabled.
             Ok(_) = cancel.wait_for(|cancelled| *cancelled) => {}
+            Ok(_) = stop.wait_for(Option::is_some) => {}
         }
         self.check_cancelled()
+    }
+}
+
+impl<C: Cloud, G: HealthGate> Context<C, G> {
+    /// A context for reading live state outside a run (`plan --observe`):
+    /// default settings, no journal, nothing to cancel.
+    pub(crate) fn reader(cloud: C, gate: G) -> Self {
+        let (_cancel, cancel) = watch::channel(false);
+        Context {
+            cloud: Arc::new(cloud),
+            gate: Arc::new(gate),
+            settings: Settings::default(),
+            journal: Arc::new(Mutex::new(None)),
+            observer: Arc::new(crate::settings::Silent),
+            cancel,
+            stop: Arc::new(watch::Sender::new(None)),
+        }
     }
 }

@@ -27,10 +27,17 @@ pub struct ServiceSwitch {
     pub planned_blue: String,
     /// ECS cluster and services, in the order of `target_groups`.
     pub ecs: Option<(String, [String; 2])>,
+    /// The container that gets the image (`deploy.ecs.container`); when
+    /// absent, the one container whose image repository matches.
+    pub container: Option<String>,
     /// Image to deploy to green first.
     pub image: Option<String>,
+    /// The current release's image: what blue's container must run.
+    pub current_image: Option<String>,
     /// Actuator check of green.
     pub health: Option<HealthDoc>,
+    /// Actuator behind the production route: must report `from` before any change.
+    pub live_health: Option<HealthDoc>,
     /// Percent on green after each step.
     pub steps: Vec<u32>,
     /// Watch time after each step.
@@ -68,14 +75,6 @@ pub enum PlanError {
     /// No safe order.
     #[error("the plan is not feasible: there is no safe order to execute")]
     NotFeasible,
-    /// Written by a newer or older format.
-    #[error("the plan has format version {found}; this cutover reads version {expected}")]
-    FormatVersion {
-        /// In the file.
-        found: u32,
-        /// Understood.
-        expected: u32,
-    },
     /// A service lacks what execution needs.
     #[error("`{service}` cannot be executed: {missing}")]
     Incomplete {
@@ -89,12 +88,6 @@ pub enum PlanError {
 impl Cutover {
     /// Checks a plan document and builds the cutover.
     pub fn from_plan(plan: &PlanDocument) -> Result<Self, PlanError> {
-        if plan.format_version != cutover_planner::PLAN_FORMAT_VERSION {
-            return Err(PlanError::FormatVersion {
-                found: plan.format_version,
-                expected: cutover_planner::PLAN_FORMAT_VERSION,
-            });
-        }
         if !plan.feasible {
             return Err(PlanError::NotFeasible);
         }
@@ -153,6 +146,9 @@ fn switch(
     if planned_blue != a && planned_blue != b {
         return Err("the plan's blue is not one of `deploy.target_groups`");
     }
+    if a == b {
+        return Err("`deploy.target_groups` names the same target group twice");
+    }
     let ecs = match &deploy.ecs {
         None => None,
         Some(ecs) => Some((
@@ -161,8 +157,15 @@ fn switch(
                 .map_err(|_| "`deploy.ecs.services` must list exactly two services")?,
         )),
     };
-    if deploy.steps.last() != Some(&100) {
-        return Err("its steps do not end at 100");
+    if ecs.as_ref().is_some_and(|(_, [x, y])| x == y) {
+        return Err("`deploy.ecs.services` names the same service twice");
+    }
+    if deploy.image.is_some() && ecs.is_none() {
+        return Err("it has an `image` but no `deploy.ecs` to run it");
+    }
+    let increasing = deploy.steps.windows(2).all(|w| w[0] < w[1]);
+    if deploy.steps.last() != Some(&100) || !increasing || deploy.steps.first() == Some(&0) {
+        return Err("its steps must rise strictly from 1 to 100");
     }
     Ok(ServiceSwitch {
         service: service.to_owned(),
@@ -179,9 +182,12 @@ fn switch(
         }),
         target_groups: [a, b],
         planned_blue,
+        container: deploy.ecs.as_ref().and_then(|e| e.container.clone()),
         ecs,
         image: deploy.image.clone(),
+        current_image: deploy.current_image.clone(),
         health: deploy.health.clone(),
+        live_health: deploy.live_health.clone(),
         steps: deploy.steps.clone(),
         bake: Duration::from_millis(deploy.bake_ms),
     })

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::Forward;
+use crate::aws::{ActionRecord, Forward, Route};
 
 /// Something that happened during a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,44 @@ pub enum Event {
         blue: String,
         /// Green target group.
         green: String,
+    },
+    /// A route's whole action list, as first observed (before any change).
+    RouteRecorded {
+        /// Service.
+        service: String,
+        /// The production route.
+        route: Route,
+        /// Every action, in order, secrets removed.
+        actions: Vec<ActionRecord>,
+    },
+    /// An ECS service's desired count, as first observed (before any change).
+    Capacity {
+        /// Service.
+        service: String,
+        /// ECS service name.
+        ecs_service: String,
+        /// `blue` or `green`.
+        side: String,
+        /// Desired task count.
+        desired: u32,
+    },
+    /// A call that changes something is about to be made; its outcome
+    /// follows, unless the process died in between (then the live state
+    /// tells, and `resume` and `rollback` read it).
+    Intent {
+        /// Service.
+        service: String,
+        /// The call, in words.
+        call: String,
+    },
+    /// An ECS service's desired count was set.
+    Scaled {
+        /// Service.
+        service: String,
+        /// ECS service name.
+        ecs_service: String,
+        /// The new desired count.
+        desired: u32,
     },
     /// A wave began.
     WaveStarted {
@@ -128,6 +166,13 @@ pub enum Event {
         service: String,
         /// ECS service name.
         ecs_service: String,
+        /// Its desired count before (what `rollback` brings back).
+        desired_before: u32,
+    },
+    /// The run was stopped at once (a second signal).
+    Halted {
+        /// Why.
+        reason: String,
     },
     /// The run ended.
     RunFinished {
@@ -141,6 +186,10 @@ impl Event {
     pub fn service(&self) -> Option<&str> {
         match self {
             Event::BlueGreen { service, .. }
+            | Event::RouteRecorded { service, .. }
+            | Event::Capacity { service, .. }
+            | Event::Intent { service, .. }
+            | Event::Scaled { service, .. }
             | Event::RouteObserved { service, .. }
             | Event::ImageDeployed { service, .. }
             | Event::TestRouteSet { service }

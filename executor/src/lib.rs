@@ -23,6 +23,7 @@ mod journal;
 mod lock;
 mod observe;
 mod plan_file;
+mod preflight;
 mod report;
 mod run;
 pub mod sandbox;
@@ -31,15 +32,15 @@ mod switch;
 
 pub use actuator::ActuatorGate;
 pub use aws::{
-    AwsOptions, Cloud, CloudError, DryRun, EcsService, FakeCloud, FakeFault, Forward, Lease, Route,
-    SdkCloud, TargetHealth,
+    ActionRecord, AwsOptions, Cloud, CloudError, Container, DryRun, EcsService, FakeCloud,
+    FakeFault, Forward, Lease, Route, RouteState, SdkCloud, TargetHealth,
 };
 pub use cutover::{Cutover, PlanError, ServiceSwitch};
 pub use gate::{HealthGate, NoHealthGate};
-pub use journal::{Event, Journal, JournalError, Record, read_journal};
-pub use lock::{Leases, holder};
+pub use journal::{Event, Journal, JournalError, Record, now_ms, read_journal};
+pub use lock::{Leases, break_leases, describe_expiry, held_leases, holder};
 pub use observe::observe_blue;
 pub use plan_file::{check_matrix, matrix_path, read_plan};
 pub use report::{Outcome, RunError, RunReport};
-pub use run::Runner;
+pub use run::{Halter, Runner};
 pub use settings::{Observer, Settings, Silent};

@@ -1,17 +1,28 @@
-//! `cutover plan --observe`: which side is blue, read from the live routes.
+//! `cutover plan --observe`: which side is blue, read from the live routes,
+//! and whether blue runs the matrix's `current`.
 
 use cutover_planner::{BlueDoc, BlueSource, PlanDocument};
 
 use crate::aws::Cloud;
+use crate::context::Context;
 use crate::cutover::Cutover;
+use crate::gate::HealthGate;
+use crate::preflight::observe_sides;
 use crate::report::RunError;
-use crate::run::drift;
+use crate::run::live_blue;
 
 /// Reads every planned service's production route and records the target
 /// group receiving all its traffic as blue (`observed`). Refuses drift: a
-/// route split between the two groups, or forwarding elsewhere.
-pub async fn observe_blue<C: Cloud>(cloud: &C, plan: &mut PlanDocument) -> Result<(), RunError> {
+/// route split between the two groups or forwarding elsewhere, a blue ECS
+/// service that does not run the current release's image, or a production
+/// Actuator (`deploy.live_health`) that does not report the current release.
+pub async fn observe_blue<C: Cloud, G: HealthGate>(
+    cloud: C,
+    gate: G,
+    plan: &mut PlanDocument,
+) -> Result<(), RunError> {
     let cutover = Cutover::from_plan(plan)?;
+    let ctx = Context::reader(cloud, gate);
     for step in plan
         .waves
         .iter_mut()
@@ -21,16 +32,19 @@ pub async fn observe_blue<C: Cloud>(cloud: &C, plan: &mut PlanDocument) -> Resul
         else {
             continue;
         };
-        let forward = cloud.forward(&switch.route).await?;
-        match forward.sole_target() {
-            Some(blue) if switch.target_groups.iter().any(|tg| tg == blue) => {
-                deploy.blue = Some(BlueDoc {
-                    target_group: blue.to_owned(),
-                    source: BlueSource::Observed,
-                });
-            }
-            _ => return Err(drift(switch, &forward)),
-        }
+        let forward = ctx.cloud.forward(&switch.route).await?;
+        let blue = live_blue(switch, &forward)?;
+        observe_sides(&ctx, switch, &blue).await?;
+        ctx.gate.check_live(switch).await.map_err(|problem| {
+            RunError::Drift(format!(
+                "`{}`: the production route's Actuator does not show the current release {}: {problem}",
+                switch.service, switch.from
+            ))
+        })?;
+        deploy.blue = Some(BlueDoc {
+            target_group: blue,
+            source: BlueSource::Observed,
+        });
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cutover_planner::{PlanDocument, sha256_hex};
+use cutover_planner::{PLAN_FORMAT_VERSION, PlanDocument, sha256_hex};
 
 use crate::report::RunError;
 
@@ -13,6 +13,25 @@ pub fn read_plan(path: &Path) -> Result<(PlanDocument, String), RunError> {
         source,
     })?;
     let text = String::from_utf8_lossy(&bytes);
+    // The format version first, so that a plan of another version is named
+    // as such rather than as a list of unknown fields.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: u32,
+    }
+    let version = serde_json::from_str::<Version>(&text)
+        .ok()
+        .or_else(|| serde_saphyr::from_str::<Version>(&text).ok());
+    if let Some(Version { format_version }) = version
+        && format_version != PLAN_FORMAT_VERSION
+    {
+        return Err(RunError::BadFile {
+            path: path.to_owned(),
+            problem: format!(
+                "has plan format version {format_version}; this cutover reads version {PLAN_FORMAT_VERSION}; plan again with this cutover"
+            ),
+        });
+    }
     let plan: PlanDocument = serde_json::from_str(&text)
         .map_err(|e| e.to_string())
         .or_else(|json_error| serde_saphyr::from_str(&text).map_err(|_| json_error))

@@ -58,9 +58,13 @@ pub enum RunError {
     /// The plan no longer matches the matrix or the live routes.
     #[error("stale plan: {0}")]
     Stale(String),
-    /// A route is in neither the blue nor the green state.
+    /// A route is in neither the blue nor the green state, or blue does not
+    /// run the matrix's `current`.
     #[error("drift: {0}")]
     Drift(String),
+    /// Something on AWS makes the plan impossible to carry out as it is.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The lock is held, or AWS failed before anything changed.
     #[error(transparent)]
     Cloud(#[from] CloudError),

@@ -1,33 +1,79 @@
 //! A run: `execute` a plan, `resume` an interrupted run, or `rollback` what a
-//! run touched; with the journal, the lock, the stale-plan and drift checks,
-//! wave concurrency, cancellation and reverse-order rollback.
+//! run may have touched; with the lock held from the first look to the last
+//! record, the stale-plan, drift and `current` checks, wave concurrency,
+//! cancellation and reverse-order rollback.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::aws::{Cloud, CloudError, Forward};
+use crate::aws::{ActionRecord, Cloud, CloudError, Forward};
 use crate::context::{Context, Failure};
 use crate::cutover::{Cutover, ServiceSwitch};
 use crate::gate::HealthGate;
-use crate::journal::{Event, Journal, JournalError, Record, now_ms, read_journal};
+use crate::journal::{Event, Journal, JournalError, Record, now_ms};
 use crate::lock::{Leases, holder};
 use crate::plan_file::{check_matrix, read_plan};
+use crate::preflight::{Recorded, observe_sides};
 use crate::report::{Outcome, RunError, RunReport};
 use crate::settings::{Observer, Settings};
-use crate::switch::{restore, switch_service, with_retries};
+use crate::switch::{Sides, restore, scale, switch_service, with_retries};
 
 /// Carries out plans against a [`Cloud`].
 pub struct Runner<C, G> {
     ctx: Context<C, G>,
 }
 
+/// Stops journal writes for good: a second signal takes it before the
+/// binary exits, so that no record is left half written.
+#[derive(Clone)]
+pub struct Halter {
+    journal: Arc<Mutex<Option<Journal>>>,
+}
+
+impl Halter {
+    /// Records [`Event::Halted`] and returns the journal's lock; hold it
+    /// until the process exits.
+    pub fn halt(&self, reason: &str) -> MutexGuard<'_, Option<Journal>> {
+        let mut journal = self
+            .journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(journal) = journal.as_mut() {
+            let _ = journal.append(&Event::Halted {
+                reason: reason.to_owned(),
+            });
+        }
+        journal
+    }
+}
+
+/// The lock of a run: its leases and the task that renews them.
+struct HeldLock {
+    leases: Leases,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// What a run starts from, once every check has passed.
+struct Start<'a> {
+    command: &'static str,
+    cutover: &'a Cutover,
+    plan_path: &'a Path,
+    plan_sha256: &'a str,
+    journal_path: &'a Path,
+    /// Per service: blue, capacity, container.
+    sides: BTreeMap<String, Sides>,
+    /// Routes and capacities to record as first observed (absent when the
+    /// journal has them already).
+    first_seen: Vec<Event>,
+}
+
 impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
-    /// A runner; setting `cancel` to `true` interrupts the run (Ctrl-C), which
-    /// then rolls back like any failure.
+    /// A runner; setting `cancel` to `true` interrupts the run (a signal),
+    /// which then rolls back like any failure.
     pub fn new(
         cloud: C,
         gate: G,
@@ -43,6 +89,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 journal: Arc::new(Mutex::new(None)),
                 observer,
                 cancel,
+                stop: Arc::new(watch::Sender::new(None)),
             },
         }
     }
@@ -52,6 +99,13 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         &self.ctx.cloud
     }
 
+    /// A handle that stops journal writes, for a second signal.
+    pub fn halter(&self) -> Halter {
+        Halter {
+            journal: Arc::clone(&self.ctx.journal),
+        }
+    }
+
     /// Executes the plan at `plan_path`, journaling to `journal_path`.
     pub async fn execute(
         &self,
@@ -59,106 +113,144 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         journal_path: &Path,
     ) -> Result<RunReport, RunError> {
         let (plan, plan_sha256) = read_plan(plan_path)?;
-        check_matrix(&plan, plan_path)?;
         let cutover = Cutover::from_plan(&plan)?;
-        // Live state first: refuse drift and stale blues before anything is written.
-        let mut blues = BTreeMap::new();
-        for switch in cutover.switches() {
-            let blue = self.live_blue(switch).await?;
-            if blue != switch.planned_blue {
-                return Err(RunError::Stale(format!(
-                    "{} of `{}` forwards to {blue}, but the plan expects blue to be {}; plan again",
-                    switch.route, switch.service, switch.planned_blue
-                )));
-            }
-            blues.insert(switch.service.clone(), blue);
+        let recorded = Recorded::read_if_present(journal_path)?;
+        recorded.refuse_other_plan(journal_path, &plan_sha256)?;
+        let lock = self.lock(&cutover, &plan_sha256).await?;
+        let checked = async {
+            check_matrix(&plan, plan_path)?;
+            self.check_live_state(&cutover).await
         }
-        self.run(
-            "execute",
-            &cutover,
+        .await;
+        let (sides, first_seen) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                self.unlock(lock).await;
+                return Err(error);
+            }
+        };
+        let start = Start {
+            command: "execute",
+            cutover: &cutover,
             plan_path,
-            &plan_sha256,
+            plan_sha256: &plan_sha256,
             journal_path,
-            blues,
-            BTreeSet::new(),
-        )
-        .await
+            sides,
+            first_seen,
+        };
+        self.run(start, lock, BTreeSet::new(), BTreeMap::new())
+            .await
     }
 
-    /// Continues the run recorded in `journal_path` after re-reading live state.
+    /// Continues the run recorded in `journal_path` after re-reading the live
+    /// route of every service of the plan. A service counts as done only
+    /// when its route is fully on green and its last bake finished; one
+    /// interrupted mid-bake has its gates checked and bakes again.
     pub async fn resume(&self, journal_path: &Path) -> Result<RunReport, RunError> {
-        let (records, plan_path) = self.journal_run(journal_path)?;
-        let (plan, plan_sha256) = read_plan(&plan_path)?;
+        let recorded = Recorded::read(journal_path)?;
+        let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
-        let blues = recorded_blues(&records);
-        let mut done = BTreeSet::new();
-        let mut all_blues = BTreeMap::new();
-        for switch in cutover.switches() {
-            let forward = with_retries(&self.ctx, || self.ctx.cloud.forward(&switch.route)).await?;
-            let blue = match blues.get(&switch.service) {
-                Some(blue) => blue.clone(),
-                None => self.live_blue(switch).await?,
-            };
-            let green = switch.other(&blue);
-            if forward.percent_to(green) == 100 {
-                done.insert(switch.service.clone());
-            } else if !forward
-                .targets
-                .iter()
-                .all(|(tg, w)| *w == 0 || tg == &blue || tg == green)
-            {
-                return Err(drift(switch, &forward));
+        let lock = self.lock(&cutover, &plan_sha256).await?;
+        let checked = async {
+            let mut sides = BTreeMap::new();
+            let mut first_seen = Vec::new();
+            let mut done = BTreeSet::new();
+            let mut from = BTreeMap::new();
+            for switch in cutover.switches() {
+                let live = with_retries(&self.ctx, || self.ctx.cloud.route(&switch.route)).await?;
+                let blue = match recorded.blue(&switch.service) {
+                    Some(blue) => blue.to_owned(),
+                    None => live_blue(switch, &live.forward)?,
+                };
+                let green = switch.other(&blue).to_owned();
+                if !live
+                    .forward
+                    .targets
+                    .iter()
+                    .all(|(tg, w)| *w == 0 || *tg == blue || *tg == green)
+                {
+                    return Err(drift(switch, &live.forward));
+                }
+                let (mut side, capacities) = observe_sides(&self.ctx, switch, &blue).await?;
+                first_seen.extend(recorded.missing_first_seen(switch, &live.actions, capacities));
+                if let Some(desired) = recorded.blue_desired(&switch.service) {
+                    side.blue_desired = Some(desired);
+                }
+                let percent = live.forward.percent_to(&green);
+                if percent == 100 && recorded.switched(&switch.service) {
+                    done.insert(switch.service.clone());
+                } else {
+                    from.insert(switch.service.clone(), percent);
+                }
+                sides.insert(switch.service.clone(), side);
             }
-            all_blues.insert(switch.service.clone(), blue);
+            Ok((sides, first_seen, done, from))
         }
-        self.run(
-            "resume",
-            &cutover,
-            &plan_path,
-            &plan_sha256,
+        .await;
+        let (sides, first_seen, done, from) = match checked {
+            Ok(checked) => checked,
+            Err(error) => {
+                self.unlock(lock).await;
+                return Err(error);
+            }
+        };
+        let start = Start {
+            command: "resume",
+            cutover: &cutover,
+            plan_path: &plan_path,
+            plan_sha256: &plan_sha256,
             journal_path,
-            all_blues,
-            done,
-        )
-        .await
+            sides,
+            first_seen,
+        };
+        self.run(start, lock, done, from).await
     }
 
-    /// Returns every service the journal's runs touched to its recorded blue,
-    /// in reverse plan order.
+    /// Returns every service of the plan to its recorded blue, in reverse
+    /// plan order, after re-reading each live route (whatever the journal
+    /// says was touched) and bringing blue's capacity back first.
     pub async fn rollback(&self, journal_path: &Path) -> Result<RunReport, RunError> {
-        let (records, plan_path) = self.journal_run(journal_path)?;
-        let (plan, plan_sha256) = read_plan(&plan_path)?;
+        let recorded = Recorded::read(journal_path)?;
+        let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
-        let blues = recorded_blues(&records);
-        let touched: BTreeSet<&str> = records
-            .iter()
-            .filter(|r| matches!(r.event, Event::RouteSet { .. }))
-            .filter_map(|r| r.event.service())
-            .collect();
+        let lock = self.lock(&cutover, &plan_sha256).await?;
+        if let Err(error) = self.open_journal(journal_path) {
+            self.unlock(lock).await;
+            return Err(error.into());
+        }
         let services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
-        let leases = self.lock(&services, &plan_sha256).await?;
-        self.open_journal(journal_path)?;
         self.ctx.record(Event::RunStarted {
             command: "rollback".to_owned(),
             plan: plan_path.clone(),
-            plan_sha256,
+            plan_sha256: plan_sha256.clone(),
             services,
         })?;
-        let order: Vec<&ServiceSwitch> = cutover
+        let sides: BTreeMap<String, Sides> = cutover
             .switches()
-            .filter(|s| touched.contains(s.service.as_str()))
+            .map(|switch| {
+                let side = Sides {
+                    blue: recorded
+                        .blue(&switch.service)
+                        .unwrap_or(&switch.planned_blue)
+                        .to_owned(),
+                    blue_desired: recorded.blue_desired(&switch.service),
+                    container: None,
+                };
+                (switch.service.clone(), side)
+            })
             .collect();
-        let rolled_back = self.roll_back(&order, &blues).await;
+        let order: Vec<&ServiceSwitch> = cutover.switches().collect();
+        let rolled_back = self.roll_back(&order, &sides).await;
         let outcome = if rolled_back.is_ok() {
             Outcome::RolledBack
         } else {
             Outcome::Failed
         };
-        self.finish(outcome, leases).await?;
         let (rolled_back, failure) = match rolled_back {
             Ok(list) => (list, None),
             Err((list, reason)) => (list, Some(reason)),
         };
+        self.finish(outcome, lock).await?;
         Ok(RunReport {
             outcome,
             failure,
@@ -168,19 +260,44 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         })
     }
 
-    fn journal_run(&self, journal_path: &Path) -> Result<(Vec<Record>, PathBuf), RunError> {
-        let records = read_journal(journal_path)?;
-        let plan = records
-            .iter()
-            .find_map(|r| match &r.event {
-                Event::RunStarted { plan, .. } => Some(plan.clone()),
-                _ => None,
-            })
-            .ok_or_else(|| RunError::BadFile {
-                path: journal_path.to_owned(),
-                problem: "is a journal that records no run".to_owned(),
-            })?;
-        Ok((records, plan))
+    /// Everything `execute` checks on AWS before it changes anything: each
+    /// route has exactly one forward, sends all traffic to the plan's blue,
+    /// and blue runs the matrix's `current` (image, Actuator).
+    async fn check_live_state(
+        &self,
+        cutover: &Cutover,
+    ) -> Result<(BTreeMap<String, Sides>, Vec<Event>), RunError> {
+        let mut sides = BTreeMap::new();
+        let mut first_seen = Vec::new();
+        for switch in cutover.switches() {
+            let live = with_retries(&self.ctx, || self.ctx.cloud.route(&switch.route)).await?;
+            if let Some(test_route) = &switch.test_route {
+                with_retries(&self.ctx, || self.ctx.cloud.route(test_route)).await?;
+            }
+            let blue = live_blue(switch, &live.forward)?;
+            if blue != switch.planned_blue {
+                return Err(RunError::Stale(format!(
+                    "{} of `{}` forwards to {blue}, but the plan expects blue to be {}; plan again",
+                    switch.route, switch.service, switch.planned_blue
+                )));
+            }
+            let (side, capacities) = observe_sides(&self.ctx, switch, &blue).await?;
+            if switch.live_health.is_some() {
+                self.ctx.gate.check_live(switch).await.map_err(|problem| {
+                    RunError::Drift(format!(
+                        "`{}`: the production route's Actuator does not show the current release {}: {problem}",
+                        switch.service, switch.from
+                    ))
+                })?;
+            }
+            first_seen.extend(Recorded::default().missing_first_seen(
+                switch,
+                &live.actions,
+                capacities,
+            ));
+            sides.insert(switch.service.clone(), side);
+        }
+        Ok((sides, first_seen))
     }
 
     fn open_journal(&self, path: &Path) -> Result<(), JournalError> {
@@ -197,16 +314,8 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         Ok(())
     }
 
-    /// Blue as the live route shows it: the one target group receiving all traffic.
-    async fn live_blue(&self, switch: &ServiceSwitch) -> Result<String, RunError> {
-        let forward = with_retries(&self.ctx, || self.ctx.cloud.forward(&switch.route)).await?;
-        match forward.sole_target() {
-            Some(tg) if switch.target_groups.iter().any(|t| t == tg) => Ok(tg.to_owned()),
-            _ => Err(drift(switch, &forward)),
-        }
-    }
-
-    async fn lock(&self, services: &[String], digest: &str) -> Result<Option<Leases>, RunError> {
+    /// Takes the lock of every service of the plan and starts renewing it.
+    async fn lock(&self, cutover: &Cutover, digest: &str) -> Result<Option<HeldLock>, RunError> {
         let Some(table) = &self.ctx.settings.lock_table else {
             self.ctx.observer.record(&Record {
                 at_ms: now_ms(),
@@ -215,73 +324,121 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             });
             return Ok(None);
         };
-        let mut sorted = services.to_vec();
-        sorted.sort();
+        let mut services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
+        services.sort();
         let leases = Leases {
             table: table.clone(),
             holder: holder(&format!("{:x}", now_ms())),
             plan_digest: digest.to_owned(),
-            services: sorted,
+            services,
             ttl: self.ctx.settings.lease_ttl,
         };
         // In a dry run the cloud only writes the calls down.
         leases.acquire(&*self.ctx.cloud).await?;
-        Ok(Some(leases))
+        let renewal = self.renew(leases.clone());
+        Ok(Some(HeldLock { leases, renewal }))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Renews the leases every third of their lifetime. A failed renewal is
+    /// tried again until the lease would expire; a lease taken by someone
+    /// else, or about to expire, stops the run at its next safe point.
+    fn renew(&self, leases: Leases) -> tokio::task::JoinHandle<()> {
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let every = leases.ttl / 3;
+            let pause = (leases.ttl / 30).clamp(
+                std::time::Duration::from_millis(50),
+                std::time::Duration::from_secs(5),
+            );
+            let mut expires = tokio::time::Instant::now() + leases.ttl;
+            loop {
+                tokio::time::sleep(every).await;
+                loop {
+                    match leases.renew(&*ctx.cloud).await {
+                        Ok(()) => {
+                            expires = tokio::time::Instant::now() + leases.ttl;
+                            break;
+                        }
+                        Err(CloudError::LockHeld(held)) => {
+                            ctx.stop(format!(
+                                "the lock was lost: `{}` is now held by {}",
+                                held.key, held.holder
+                            ));
+                            return;
+                        }
+                        Err(error) if tokio::time::Instant::now() + pause * 2 >= expires => {
+                            ctx.stop(format!(
+                                "the lock could not be renewed before it expired: {error}"
+                            ));
+                            return;
+                        }
+                        Err(_) => tokio::time::sleep(pause).await,
+                    }
+                }
+            }
+        })
+    }
+
+    /// Stops renewing and releases the leases (an expired lease is free already).
+    async fn unlock(&self, lock: Option<HeldLock>) -> Option<CloudError> {
+        let lock = lock?;
+        lock.renewal.abort();
+        lock.leases.release(&*self.ctx.cloud).await.err()
+    }
+
     async fn run(
         &self,
-        command: &str,
-        cutover: &Cutover,
-        plan_path: &Path,
-        plan_sha256: &str,
-        journal_path: &Path,
-        blues: BTreeMap<String, String>,
+        start: Start<'_>,
+        lock: Option<HeldLock>,
         done: BTreeSet<String>,
+        from: BTreeMap<String, u32>,
     ) -> Result<RunReport, RunError> {
+        let cutover = start.cutover;
+        if let Err(error) = self.open_journal(start.journal_path) {
+            self.unlock(lock).await;
+            return Err(error.into());
+        }
         let services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
-        let leases = self.lock(&services, plan_sha256).await?;
-        self.open_journal(journal_path)?;
-        let plan_abs = std::path::absolute(plan_path).unwrap_or_else(|_| plan_path.to_owned());
+        let plan_abs =
+            std::path::absolute(start.plan_path).unwrap_or_else(|_| start.plan_path.to_owned());
         self.ctx.record(Event::RunStarted {
-            command: command.to_owned(),
+            command: start.command.to_owned(),
             plan: plan_abs,
-            plan_sha256: plan_sha256.to_owned(),
+            plan_sha256: start.plan_sha256.to_owned(),
             services: services.clone(),
         })?;
-        if let Some(leases) = &leases {
-            for service in &leases.services {
+        if let Some(lock) = &lock {
+            for service in &lock.leases.services {
                 self.ctx.record(Event::LockAcquired {
-                    table: leases.table.clone(),
+                    table: lock.leases.table.clone(),
                     key: service.clone(),
                 })?;
             }
         }
+        for event in start.first_seen {
+            self.ctx.record(event)?;
+        }
+        let sides = &start.sides;
         for switch in cutover.switches() {
-            let blue = &blues[&switch.service];
+            let blue = &sides[&switch.service].blue;
             self.ctx.record(Event::BlueGreen {
                 service: switch.service.clone(),
                 blue: blue.clone(),
                 green: switch.other(blue).to_owned(),
             })?;
         }
-        let renewal = leases.clone().map(|leases| self.renew(leases));
 
-        let result = self.waves(cutover, &blues, &done).await;
-        if let Some(renewal) = renewal {
-            renewal.abort();
-        }
+        let result = self.waves(cutover, sides, &done, &from).await;
         let (outcome, failure, rolled_back) = match result {
             Ok(()) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
-            Ok(()) => {
-                if self.ctx.settings.retire_blue {
-                    self.retire_blue(cutover, &blues)
-                        .await
-                        .map_err(RunError::Cloud)?;
-                }
-                (Outcome::Succeeded, None, Vec::new())
-            }
+            Ok(()) => match self.retire_blue(cutover, sides).await {
+                Ok(()) => (Outcome::Succeeded, None, Vec::new()),
+                Err(error) => (
+                    Outcome::Failed,
+                    Some(format!("retiring blue failed: {error}")),
+                    Vec::new(),
+                ),
+            },
             Err(failure) => {
                 let reason = match &failure.service {
                     Some(service) => format!("`{service}`: {}", failure.reason),
@@ -292,9 +449,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                     reason: failure.reason.clone(),
                 })?;
                 if self.ctx.settings.rollback {
-                    // Everything this cutover may have touched, restored in reverse plan order.
+                    // Every service of the cutover, restored in reverse plan order.
                     let order: Vec<&ServiceSwitch> = cutover.switches().collect();
-                    match self.roll_back(&order, &blues).await {
+                    match self.roll_back(&order, sides).await {
                         Ok(list) => (Outcome::RolledBack, Some(reason), list),
                         Err((list, rollback_error)) => (
                             Outcome::Failed,
@@ -307,45 +464,33 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 }
             }
         };
-        self.finish(outcome, leases).await?;
-        let switched = self.switched(cutover, &blues).await;
+        let switched = self.switched(cutover, sides).await;
+        self.finish(outcome, lock).await?;
         Ok(RunReport {
             outcome,
             failure,
             switched,
             rolled_back,
-            journal: (!self.ctx.settings.dry_run).then(|| journal_path.to_owned()),
+            journal: (!self.ctx.settings.dry_run).then(|| start.journal_path.to_owned()),
         })
     }
 
-    async fn finish(&self, outcome: Outcome, leases: Option<Leases>) -> Result<(), RunError> {
-        self.ctx.record(Event::RunFinished {
+    /// The last record, then the lock goes.
+    async fn finish(&self, outcome: Outcome, lock: Option<HeldLock>) -> Result<(), RunError> {
+        let recorded = self.ctx.record(Event::RunFinished {
             outcome: outcome.name().to_owned(),
-        })?;
-        if let Some(leases) = leases {
-            leases.release(&*self.ctx.cloud).await?;
-        }
-        Ok(())
-    }
-
-    fn renew(&self, leases: Leases) -> tokio::task::JoinHandle<()> {
-        let cloud = Arc::clone(&self.ctx.cloud);
-        let every = leases.ttl / 3;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                // A failed renewal is retried at the next tick; the lease
-                // outlives two missed renewals.
-                let _ = leases.acquire(&*cloud).await;
-            }
-        })
+        });
+        let released = self.unlock(lock).await;
+        recorded?;
+        released.map_or(Ok(()), |error| Err(error.into()))
     }
 
     async fn waves(
         &self,
         cutover: &Cutover,
-        blues: &BTreeMap<String, String>,
+        sides: &BTreeMap<String, Sides>,
         done: &BTreeSet<String>,
+        from: &BTreeMap<String, u32>,
     ) -> Result<(), Failure> {
         for (index, wave) in cutover.waves.iter().enumerate() {
             let pending: Vec<&ServiceSwitch> =
@@ -353,6 +498,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             if pending.is_empty() {
                 continue;
             }
+            self.ctx.check_cancelled()?;
             self.ctx.record(Event::WaveStarted {
                 wave: index + 1,
                 services: pending.iter().map(|s| s.service.clone()).collect(),
@@ -361,8 +507,10 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             for switch in pending {
                 let ctx = self.ctx.clone();
                 let switch = switch.clone();
-                let blue = blues[&switch.service].clone();
-                tasks.spawn(async move { switch_service(&ctx, &switch, &blue).await });
+                let side = sides[&switch.service].clone();
+                let from_percent = from.get(&switch.service).copied().unwrap_or(0);
+                tasks
+                    .spawn(async move { switch_service(&ctx, &switch, &side, from_percent).await });
             }
             while let Some(joined) = tasks.join_next().await {
                 let result = joined.unwrap_or_else(|error| {
@@ -382,11 +530,13 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         Ok(())
     }
 
-    /// Restores `order` reversed; returns the services it changed.
+    /// Restores `order` reversed, stopping at the first service whose blue
+    /// cannot take its traffic back (rolling back the services before it
+    /// would break the plan's safety); returns the services it changed.
     async fn roll_back(
         &self,
         order: &[&ServiceSwitch],
-        blues: &BTreeMap<String, String>,
+        sides: &BTreeMap<String, Sides>,
     ) -> Result<Vec<String>, (Vec<String>, String)> {
         let reversed: Vec<&ServiceSwitch> = order.iter().rev().copied().collect();
         let record = |event| self.ctx.record(event).map_err(|e| e.to_string());
@@ -396,59 +546,69 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         })
         .map_err(|e| (Vec::new(), e))?;
         for switch in reversed {
-            let Some(blue) = blues.get(&switch.service) else {
+            let Some(side) = sides.get(&switch.service) else {
                 continue;
             };
-            match restore(&self.ctx, switch, blue).await {
-                Ok(changed) => {
-                    if changed {
-                        restored.push(switch.service.clone());
-                        record(Event::RouteRestored {
-                            service: switch.service.clone(),
-                            blue: blue.clone(),
-                        })
-                        .map_err(|e| (restored.clone(), e))?;
-                    }
+            match restore(&self.ctx, switch, side).await {
+                Ok(true) => {
+                    restored.push(switch.service.clone());
+                    record(Event::RouteRestored {
+                        service: switch.service.clone(),
+                        blue: side.blue.clone(),
+                    })
+                    .map_err(|e| (restored.clone(), e))?;
                 }
+                Ok(false) => {}
                 Err(error) => return Err((restored, format!("`{}`: {error}", switch.service))),
             }
         }
         Ok(restored)
     }
 
+    /// With `--retire-blue`, after the whole plan has baked: each blue ECS
+    /// service's capacity is recorded, then it is scaled to 0.
     async fn retire_blue(
         &self,
         cutover: &Cutover,
-        blues: &BTreeMap<String, String>,
+        sides: &BTreeMap<String, Sides>,
     ) -> Result<(), CloudError> {
+        if !self.ctx.settings.retire_blue {
+            return Ok(());
+        }
         for switch in cutover.switches() {
-            let Some((cluster, ecs_service)) = switch.ecs_service_for(&blues[&switch.service])
-            else {
+            let blue = &sides[&switch.service].blue;
+            let Some((cluster, ecs_service)) = switch.ecs_service_for(blue) else {
                 continue;
             };
-            with_retries(&self.ctx, || {
-                self.ctx.cloud.scale_service(cluster, ecs_service, 0)
+            let state = with_retries(&self.ctx, || {
+                self.ctx.cloud.ecs_service(cluster, ecs_service)
             })
             .await?;
+            if state.desired == 0 {
+                continue;
+            }
+            let journal = |e: JournalError| CloudError::Service {
+                operation: "journal",
+                message: e.to_string(),
+                throttled: false,
+            };
             self.ctx
                 .record(Event::BlueRetired {
                     service: switch.service.clone(),
                     ecs_service: ecs_service.to_owned(),
+                    desired_before: state.desired,
                 })
-                .map_err(|e| CloudError::Service {
-                    operation: "journal",
-                    message: e.to_string(),
-                    throttled: false,
-                })?;
+                .map_err(journal)?;
+            scale(&self.ctx, &switch.service, cluster, ecs_service, 0).await?;
         }
         Ok(())
     }
 
     /// Services whose route is fully on green now.
-    async fn switched(&self, cutover: &Cutover, blues: &BTreeMap<String, String>) -> Vec<String> {
+    async fn switched(&self, cutover: &Cutover, sides: &BTreeMap<String, Sides>) -> Vec<String> {
         let mut switched = Vec::new();
         for switch in cutover.switches() {
-            let green = switch.other(&blues[&switch.service]);
+            let green = switch.other(&sides[&switch.service].blue);
             if let Ok(forward) = self.ctx.cloud.forward(&switch.route).await
                 && forward.percent_to(green) == 100
             {
@@ -456,6 +616,14 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             }
         }
         switched
+    }
+}
+
+/// Blue as the live route shows it: the one target group receiving all traffic.
+pub(crate) fn live_blue(switch: &ServiceSwitch, forward: &Forward) -> Result<String, RunError> {
+    match forward.sole_target() {
+        Some(tg) if switch.target_groups.iter().any(|t| t == tg) => Ok(tg.to_owned()),
+        _ => Err(drift(switch, forward)),
     }
 }
 
@@ -475,12 +643,11 @@ pub(crate) fn drift(switch: &ServiceSwitch, forward: &Forward) -> RunError {
     ))
 }
 
-fn recorded_blues(records: &[Record]) -> BTreeMap<String, String> {
-    records
-        .iter()
-        .filter_map(|r| match &r.event {
-            Event::BlueGreen { service, blue, .. } => Some((service.clone(), blue.clone())),
-            _ => None,
-        })
-        .collect()
+/// Kept for the journal's `RouteRecorded`.
+pub(crate) fn route_recorded(switch: &ServiceSwitch, actions: &[ActionRecord]) -> Event {
+    Event::RouteRecorded {
+        service: switch.service.clone(),
+        route: switch.route.clone(),
+        actions: actions.to_vec(),
+    }
 }

@@ -1,5 +1,6 @@
-//! One service's switch, step by step: prepare green, gates, weighted route
-//! changes with bake, read-back; and the way back to blue.
+//! One service's switch, step by step: prepare green (image, capacity),
+//! gates, weighted route changes with bake, read-back; and the way back to
+//! blue, which never sends traffic to a side that cannot take it.
 
 use std::time::Duration;
 
@@ -10,6 +11,18 @@ use crate::context::{Context, Failure};
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
 use crate::journal::Event;
+
+/// What a run knows of a service's two sides before it changes anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sides {
+    /// The blue target group.
+    pub blue: String,
+    /// Blue's ECS desired count as first observed: green is scaled to it, and
+    /// blue gets it back before traffic returns.
+    pub blue_desired: Option<u32>,
+    /// The container of green's task definition that gets the image.
+    pub container: Option<String>,
+}
 
 /// Calls `operation`, retrying throttling errors with exponential backoff
 /// (on top of the SDK's own retries).
@@ -35,61 +48,48 @@ where
     }
 }
 
-/// Switches one service from `blue` to green; on error the route may be
-/// anywhere between the two (the caller rolls back).
+/// Switches one service from blue to green, starting with the first step at
+/// or above `from_percent` (0 for a fresh switch; a resumed one bakes its
+/// current step again). On error the route may be anywhere between the two
+/// sides (the caller rolls back).
 pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     switch: &ServiceSwitch,
-    blue: &str,
+    sides: &Sides,
+    from_percent: u32,
 ) -> Result<(), Failure> {
+    let blue = sides.blue.as_str();
     let green = switch.other(blue).to_owned();
     let service = switch.service.clone();
     let fail = |reason: String| Failure::service(&service, reason);
     let cloud = &*ctx.cloud;
 
-    if let Some((cluster, ecs_service)) = switch.ecs_service_for(&green) {
-        if let Some(image) = &switch.image {
-            let task_definition =
-                with_retries(ctx, || cloud.deploy_image(cluster, ecs_service, image))
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
-            ctx.record(Event::ImageDeployed {
-                service: service.clone(),
-                task_definition,
-            })?;
-        }
-        wait_until(ctx, &service, "ecs-steady", || async {
-            let state = with_retries(ctx, || cloud.ecs_service(cluster, ecs_service))
-                .await
-                .map_err(|e| e.to_string())?;
-            if state.is_steady() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "ECS service `{ecs_service}` is not steady: {} of {} tasks running, {} deployments",
-                    state.running, state.desired, state.deployments
-                ))
-            }
-        })
-        .await?;
-    }
+    prepare(ctx, switch, sides, &green).await?;
 
     if let Some(test_route) = &switch.test_route {
         let to_green = Forward::to(&green);
-        with_retries(ctx, || cloud.set_forward(test_route, &to_green))
+        let live = with_retries(ctx, || cloud.forward(test_route))
             .await
             .map_err(|e| fail(e.to_string()))?;
+        if live.sole_target() != Some(green.as_str()) {
+            ctx.intent(&service, format!("{test_route}: all test traffic to green"))?;
+            with_retries(ctx, || cloud.set_forward(test_route, &to_green))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
         ctx.record(Event::TestRouteSet {
             service: service.clone(),
         })?;
     }
 
-    wait_until(ctx, &service, "target-health", || {
-        target_health(ctx, &green)
+    let gate = Waiting::gate(ctx);
+    gate.until(&service, "target-health", || {
+        target_health(ctx, &green, "green")
     })
     .await?;
     if switch.health.is_some() {
-        wait_until(ctx, &service, "actuator", || ctx.gate.check(switch)).await?;
+        gate.until(&service, "actuator", || ctx.gate.check(switch))
+            .await?;
     }
 
     // Live state again, right before the first change: someone may have
@@ -107,13 +107,14 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
             switch.route
         )));
     }
-    for &percent in &switch.steps {
+    for &percent in switch.steps.iter().filter(|p| **p >= from_percent) {
         ctx.check_cancelled()?;
         let forward = if percent >= 100 {
             Forward::to(&green)
         } else {
             Forward::split(blue, &green, percent)
         };
+        ctx.intent(&service, format!("{}: {percent}% to green", switch.route))?;
         with_retries(ctx, || cloud.set_forward(&switch.route, &forward))
             .await
             .map_err(|e| fail(e.to_string()))?;
@@ -146,9 +147,116 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     Ok(())
 }
 
+/// Green's ECS service runs the release's image in the right container, at
+/// blue's capacity, and is steady. Each step is skipped when already done,
+/// so a resumed run repeats nothing.
+async fn prepare<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    sides: &Sides,
+    green: &str,
+) -> Result<(), Failure> {
+    let Some((cluster, ecs_service)) = switch.ecs_service_for(green) else {
+        return Ok(());
+    };
+    let service = &switch.service;
+    let fail = |error: CloudError| Failure::service(service, error.to_string());
+    let cloud = &*ctx.cloud;
+    if let (Some(image), Some(container)) = (&switch.image, &sides.container) {
+        let state = with_retries(ctx, || cloud.ecs_service(cluster, ecs_service))
+            .await
+            .map_err(fail)?;
+        let containers = with_retries(ctx, || cloud.containers(&state.task_definition))
+            .await
+            .map_err(fail)?;
+        if !containers
+            .iter()
+            .any(|c| &c.name == container && &c.image == image)
+        {
+            ctx.intent(
+                service,
+                format!("ECS `{ecs_service}`: new task definition revision with `{container}` on `{image}`"),
+            )?;
+            let task_definition = with_retries(ctx, || {
+                cloud.deploy_image(cluster, ecs_service, container, image)
+            })
+            .await
+            .map_err(fail)?;
+            ctx.record(Event::ImageDeployed {
+                service: service.clone(),
+                task_definition,
+            })?;
+        }
+    }
+    if let Some(desired) = sides.blue_desired {
+        let state = with_retries(ctx, || cloud.ecs_service(cluster, ecs_service))
+            .await
+            .map_err(fail)?;
+        if state.desired != desired {
+            scale(ctx, service, cluster, ecs_service, desired)
+                .await
+                .map_err(fail)?;
+        }
+    }
+    Waiting::gate(ctx)
+        .until(service, "ecs-steady", || {
+            ecs_steady(ctx, cluster, ecs_service)
+        })
+        .await
+}
+
+/// Sets a desired count, journaling the intent and the outcome.
+pub(crate) async fn scale<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    service: &str,
+    cluster: &str,
+    ecs_service: &str,
+    desired: u32,
+) -> Result<(), CloudError> {
+    let journal = |e: crate::journal::JournalError| CloudError::Service {
+        operation: "journal",
+        message: e.to_string(),
+        throttled: false,
+    };
+    ctx.intent(
+        service,
+        format!("ECS `{ecs_service}`: desired count {desired}"),
+    )
+    .map_err(journal)?;
+    with_retries(ctx, || {
+        ctx.cloud.scale_service(cluster, ecs_service, desired)
+    })
+    .await?;
+    ctx.record(Event::Scaled {
+        service: service.to_owned(),
+        ecs_service: ecs_service.to_owned(),
+        desired,
+    })
+    .map_err(journal)
+}
+
+async fn ecs_steady<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    cluster: &str,
+    ecs_service: &str,
+) -> Result<(), String> {
+    let state = with_retries(ctx, || ctx.cloud.ecs_service(cluster, ecs_service))
+        .await
+        .map_err(|e| e.to_string())?;
+    if state.is_steady() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ECS service `{ecs_service}` is not steady: {} of {} tasks running, {} deployments",
+            state.running, state.desired, state.deployments
+        ))
+    }
+}
+
 async fn target_health<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     target_group: &str,
+    side: &str,
 ) -> Result<(), String> {
     let health = with_retries(ctx, || ctx.cloud.target_health(target_group))
         .await
@@ -157,46 +265,81 @@ async fn target_health<C: Cloud, G: HealthGate>(
         Ok(())
     } else {
         Err(format!(
-            "green target group has {} of {} targets healthy",
+            "{side} target group has {} of {} targets healthy",
             health.healthy, health.total
         ))
     }
 }
 
-/// Polls `check` until it passes, the gate timeout passes, or the run is cancelled.
-async fn wait_until<C, G, F, Fut>(
-    ctx: &Context<C, G>,
-    service: &str,
-    gate: &str,
-    mut check: F,
-) -> Result<(), Failure>
-where
-    C: Cloud,
-    G: HealthGate,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let deadline = Instant::now() + ctx.settings.gate_timeout;
-    loop {
-        ctx.check_cancelled()?;
-        match check().await {
-            Ok(()) => {
-                ctx.record(Event::GatePassed {
-                    service: service.to_owned(),
-                    gate: gate.to_owned(),
-                })?;
-                return Ok(());
+/// Polls a check until it passes or the gate timeout is over, whatever the
+/// poll interval: the last wait ends at the deadline, and a check still
+/// running then is cut off.
+struct Waiting<'a, C, G> {
+    ctx: &'a Context<C, G>,
+    /// Whether a signal or a lost lease stops the wait (not on the way back
+    /// to blue, which must finish).
+    cancellable: bool,
+}
+
+impl<'a, C: Cloud, G: HealthGate> Waiting<'a, C, G> {
+    fn gate(ctx: &'a Context<C, G>) -> Self {
+        Waiting {
+            ctx,
+            cancellable: true,
+        }
+    }
+
+    fn rollback(ctx: &'a Context<C, G>) -> Self {
+        Waiting {
+            ctx,
+            cancellable: false,
+        }
+    }
+
+    async fn until<F, Fut>(&self, service: &str, gate: &str, mut check: F) -> Result<(), Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
+        let ctx = self.ctx;
+        let timeout = ctx.settings.gate_timeout;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.cancellable {
+                ctx.check_cancelled()?;
             }
-            Err(reason) if Instant::now() >= deadline => {
-                return Err(Failure::service(
-                    service,
-                    format!(
-                        "gate `{gate}` did not pass within {}: {reason}",
-                        describe(ctx.settings.gate_timeout)
-                    ),
-                ));
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = tokio::time::timeout(remaining.max(Duration::from_millis(100)), check())
+                .await
+                .unwrap_or_else(|_| Err("the check did not answer in time".to_owned()));
+            match outcome {
+                Ok(()) => {
+                    ctx.record(Event::GatePassed {
+                        service: service.to_owned(),
+                        gate: gate.to_owned(),
+                    })?;
+                    return Ok(());
+                }
+                // A dry run lists the gate's reads once and goes on.
+                Err(_) if ctx.settings.dry_run => return Ok(()),
+                Err(reason) if Instant::now() >= deadline => {
+                    return Err(Failure::service(
+                        service,
+                        format!(
+                            "gate `{gate}` did not pass within {}: {reason}",
+                            describe(timeout)
+                        ),
+                    ));
+                }
+                Err(_) => {
+                    let next = (Instant::now() + ctx.settings.poll_interval).min(deadline);
+                    if self.cancellable {
+                        ctx.sleep_until(next).await?;
+                    } else {
+                        tokio::time::sleep_until(next).await;
+                    }
+                }
             }
-            Err(_) => ctx.sleep(ctx.settings.poll_interval).await?,
         }
     }
 }
@@ -219,7 +362,7 @@ async fn bake<C: Cloud, G: HealthGate>(
         ctx.sleep_until(next).await?;
         let fail =
             |reason: String| Failure::service(&switch.service, format!("during bake: {reason}"));
-        target_health(ctx, green).await.map_err(fail)?;
+        target_health(ctx, green, "green").await.map_err(fail)?;
         if switch.health.is_some() {
             ctx.gate.check(switch).await.map_err(fail)?;
         }
@@ -227,19 +370,73 @@ async fn bake<C: Cloud, G: HealthGate>(
     Ok(())
 }
 
-/// Makes the route forward everything to `blue` again (a no-op when it does).
+/// Makes the route forward everything to blue again, after blue has its
+/// capacity back and is steady and healthy. Returns whether it changed the
+/// route; when blue cannot take the traffic within the gate timeout, the
+/// route stays where it is and the error says why.
 pub(crate) async fn restore<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     switch: &ServiceSwitch,
-    blue: &str,
-) -> Result<bool, CloudError> {
-    let live = with_retries(ctx, || ctx.cloud.forward(&switch.route)).await?;
+    sides: &Sides,
+) -> Result<bool, String> {
+    let blue = &sides.blue;
+    let live = with_retries(ctx, || ctx.cloud.forward(&switch.route))
+        .await
+        .map_err(|e| e.to_string())?;
     if live.percent_to(blue) == 100 {
         return Ok(false);
     }
+    blue_ready(ctx, switch, sides).await.map_err(|failure| {
+        format!(
+            "blue is not ready to take its traffic back, so {} stays as it is: {}",
+            switch.route, failure.reason
+        )
+    })?;
+    ctx.intent(
+        &switch.service,
+        format!("{}: all traffic back to blue", switch.route),
+    )
+    .map_err(|e| e.to_string())?;
     let to_blue = Forward::to(blue);
-    with_retries(ctx, || ctx.cloud.set_forward(&switch.route, &to_blue)).await?;
+    with_retries(ctx, || ctx.cloud.set_forward(&switch.route, &to_blue))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(true)
+}
+
+/// Blue's ECS service back at its recorded capacity and steady, and its
+/// target group healthy; waits up to the gate timeout.
+async fn blue_ready<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    sides: &Sides,
+) -> Result<(), Failure> {
+    let blue = &sides.blue;
+    let service = &switch.service;
+    let waiting = Waiting::rollback(ctx);
+    if let (Some((cluster, ecs_service)), Some(desired)) =
+        (switch.ecs_service_for(blue), sides.blue_desired)
+    {
+        let fail = |e: CloudError| Failure::service(service, e.to_string());
+        let state = with_retries(ctx, || ctx.cloud.ecs_service(cluster, ecs_service))
+            .await
+            .map_err(fail)?;
+        if state.desired < desired {
+            scale(ctx, service, cluster, ecs_service, desired)
+                .await
+                .map_err(fail)?;
+        }
+        waiting
+            .until(service, "blue-ecs-steady", || {
+                ecs_steady(ctx, cluster, ecs_service)
+            })
+            .await?;
+    }
+    waiting
+        .until(service, "blue-target-health", || {
+            target_health(ctx, blue, "blue")
+        })
+        .await
 }
 
 /// `60s`, `1.5s`, `250ms`.

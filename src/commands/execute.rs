@@ -138,12 +138,8 @@ async fn start<C: Cloud + Calls + 'static, G: HealthGate>(
     command: Command<'_>,
 ) -> Result<(RunReport, Vec<String>), RunError> {
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel.send(true);
-        }
-    });
     let runner = Runner::new(cloud, gate, settings, progress, cancelled);
+    crate::signals::watch(cancel, runner.halter());
     let report = match command {
         Command::Execute { plan, journal } => runner.execute(plan, &journal).await?,
         Command::Resume { journal } => runner.resume(journal).await?,

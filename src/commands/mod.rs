@@ -5,6 +5,7 @@ mod graph;
 mod health;
 mod plan;
 mod planning;
+mod unlock;
 mod validate;
 
 use std::io::Write;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Execute(args) => execute::execute(&args),
         Command::Resume(args) => execute::resume(&args),
         Command::Rollback(args) => execute::rollback(&args),
+        Command::Unlock(args) => unlock::run(&args),
         Command::Health(args) => health::run(&args),
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;

@@ -26,11 +26,17 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     if args.observe && doc.feasible {
         let observed = tokio::runtime::Runtime::new()?.block_on(async {
             let cloud = cutover_executor::SdkCloud::connect(&args.aws.options()).await;
-            cutover_executor::observe_blue(&cloud, &mut doc).await
+            let gate = cutover_executor::ActuatorGate::new(|name| std::env::var(name).ok());
+            cutover_executor::observe_blue(cloud, gate, &mut doc).await
         });
         match observed {
             Ok(()) => {}
-            Err(error @ cutover_executor::RunError::Cloud(_)) => return Err(error.into()),
+            Err(
+                error @ cutover_executor::RunError::Cloud(
+                    cutover_executor::CloudError::Service { .. }
+                    | cutover_executor::CloudError::NotFound { .. },
+                ),
+            ) => return Err(error.into()),
             Err(error) => {
                 crate::output::print_error(&anyhow::Error::new(error));
                 return Ok(Outcome::No);

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Cloud, CloudError, EcsService, Forward, Lease, Route, TargetHealth};
+use super::{
+    Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState, TargetHealth,
+};
 
 /// Records every call, in order, and performs only the reads.
 #[derive(Clone, Debug)]
@@ -51,17 +53,17 @@ fn describe_forward(forward: &Forward) -> String {
 }
 
 impl<C: Cloud> Cloud for DryRun<C> {
-    async fn forward(&self, route: &Route) -> Result<Forward, CloudError> {
+    async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
             Route::Rule(_) => "DescribeRules",
         };
         self.note(format!("{operation} {}", route.arn()));
-        let planned = lock(&self.routes).get(route.arn()).cloned();
-        match planned {
-            Some(forward) => Ok(forward),
-            None => self.inner.forward(route).await,
+        let mut live = self.inner.route(route).await?;
+        if let Some(planned) = lock(&self.routes).get(route.arn()).cloned() {
+            live.forward = planned;
         }
+        Ok(live)
     }
 
     async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
@@ -70,7 +72,7 @@ impl<C: Cloud> Cloud for DryRun<C> {
             Route::Rule(_) => "ModifyRule",
         };
         self.note(format!(
-            "{operation} {} forward {}",
+            "{operation} {} forward {} (other actions kept)",
             route.arn(),
             describe_forward(forward)
         ));
@@ -88,14 +90,20 @@ impl<C: Cloud> Cloud for DryRun<C> {
         self.inner.ecs_service(cluster, service).await
     }
 
+    async fn containers(&self, task_definition: &str) -> Result<Vec<Container>, CloudError> {
+        self.note(format!("DescribeTaskDefinition {task_definition}"));
+        self.inner.containers(task_definition).await
+    }
+
     async fn deploy_image(
         &self,
         cluster: &str,
         service: &str,
+        container: &str,
         image: &str,
     ) -> Result<String, CloudError> {
         self.note(format!(
-            "DescribeTaskDefinition, RegisterTaskDefinition, UpdateService {cluster}/{service} image {image}"
+            "DescribeTaskDefinition, RegisterTaskDefinition, UpdateService {cluster}/{service} container {container} image {image}"
         ));
         Ok(format!("(new revision of {service}'s task definition)"))
     }
@@ -115,6 +123,11 @@ impl<C: Cloud> Cloud for DryRun<C> {
     async fn acquire_lease(&self, table: &str, lease: &Lease, _now: u64) -> Result<(), CloudError> {
         self.note(format!("PutItem {table} lock_key={}", lease.key));
         Ok(())
+    }
+
+    async fn read_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
+        self.note(format!("GetItem {table} lock_key={key}"));
+        self.inner.read_lease(table, key).await
     }
 
     async fn release_lease(&self, table: &str, key: &str, _holder: &str) -> Result<(), CloudError> {

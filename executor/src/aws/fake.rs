@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Cloud, CloudError, EcsService, Forward, Lease, Route, TargetHealth};
+use super::{
+    Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState, TargetHealth,
+};
 
 /// A fault to inject into the next matching calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,33 @@ pub enum FakeFault {
         /// How many calls fail.
         times: u32,
     },
+    /// The next `times` calls of `operation` take effect, but their answer is
+    /// lost (a transport error reaches the caller).
+    AnswerLost {
+        /// The operation name.
+        operation: &'static str,
+        /// How many calls lose their answer.
+        times: u32,
+    },
+}
+
+impl FakeFault {
+    fn operation(&self) -> &'static str {
+        match self {
+            FakeFault::Throttle { operation, .. }
+            | FakeFault::Fail { operation, .. }
+            | FakeFault::AnswerLost { operation, .. } => operation,
+        }
+    }
+
+    /// Counts one use; `true` when it is used up.
+    fn use_once(&mut self) -> bool {
+        let (FakeFault::Throttle { times, .. }
+        | FakeFault::Fail { times, .. }
+        | FakeFault::AnswerLost { times, .. }) = self;
+        *times = times.saturating_sub(1);
+        *times == 0
+    }
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +63,7 @@ struct State {
     /// ECS services that never reach a steady state.
     never_steady: Vec<(String, String)>,
     leases: BTreeMap<(String, String), Lease>,
+    task_definitions: BTreeMap<String, Vec<Container>>,
     faults: VecDeque<FakeFault>,
     calls: Vec<String>,
     revisions: u32,
@@ -90,6 +120,26 @@ impl FakeCloud {
             .cloned()
     }
 
+    /// Registers a task definition's containers under `arn`.
+    pub fn put_task_definition(&self, arn: &str, containers: Vec<Container>) {
+        self.state()
+            .task_definitions
+            .insert(arn.to_owned(), containers);
+    }
+
+    /// The containers of a task definition, if registered.
+    pub fn task_definition(&self, arn: &str) -> Option<Vec<Container>> {
+        self.state().task_definitions.get(arn).cloned()
+    }
+
+    /// A lease, if held.
+    pub fn lease(&self, table: &str, key: &str) -> Option<Lease> {
+        self.state()
+            .leases
+            .get(&(table.to_owned(), key.to_owned()))
+            .cloned()
+    }
+
     /// Makes an ECS service stay mid-deployment forever.
     pub fn never_steady(&self, cluster: &str, service: &str) {
         self.state()
@@ -107,58 +157,66 @@ impl FakeCloud {
         self.state().calls.clone()
     }
 
-    /// Records a call and applies a queued fault for it, if any.
+    /// Records a call and applies a queued fault for it, if any. A lost
+    /// answer is returned as `Ok((state, Some(error)))`: the caller applies
+    /// the call, then returns the error.
     fn call(
         &self,
         operation: &'static str,
         arguments: String,
-    ) -> Result<MutexGuard<'_, State>, CloudError> {
+    ) -> Result<(MutexGuard<'_, State>, Option<CloudError>), CloudError> {
         let mut state = self.state();
         state.calls.push(format!("{operation} {arguments}"));
-        let position = state.faults.iter().position(|fault| match fault {
-            FakeFault::Throttle { operation: o, .. } | FakeFault::Fail { operation: o, .. } => {
-                *o == operation
-            }
-        });
-        if let Some(index) = position {
-            let (throttled, remaining) = match &mut state.faults[index] {
-                FakeFault::Throttle { times, .. } => {
-                    *times -= 1;
-                    (true, *times)
-                }
-                FakeFault::Fail { times, .. } => {
-                    *times -= 1;
-                    (false, *times)
-                }
-            };
-            if remaining == 0 {
-                state.faults.remove(index);
-            }
-            return Err(CloudError::Service {
-                operation,
-                message: if throttled {
-                    "ThrottlingException: Rate exceeded".to_owned()
-                } else {
-                    "InternalFailure: injected by the test".to_owned()
-                },
-                throttled,
-            });
+        let Some(index) = state.faults.iter().position(|f| f.operation() == operation) else {
+            return Ok((state, None));
+        };
+        let fault = state.faults[index].clone();
+        if state.faults[index].use_once() {
+            state.faults.remove(index);
         }
-        Ok(state)
+        let error = |message: &str, throttled| CloudError::Service {
+            operation,
+            message: message.to_owned(),
+            throttled,
+        };
+        match fault {
+            FakeFault::Throttle { .. } => Err(error("ThrottlingException: Rate exceeded", true)),
+            FakeFault::Fail { .. } => Err(error("InternalFailure: injected by the test", false)),
+            FakeFault::AnswerLost { .. } => Ok((
+                state,
+                Some(error(
+                    "dispatch failure: connection reset (injected)",
+                    false,
+                )),
+            )),
+        }
+    }
+
+    /// A read: applies faults, ignores lost answers (nothing to lose).
+    fn read(
+        &self,
+        operation: &'static str,
+        arguments: String,
+    ) -> Result<MutexGuard<'_, State>, CloudError> {
+        match self.call(operation, arguments)? {
+            (_, Some(error)) => Err(error),
+            (state, None) => Ok(state),
+        }
     }
 }
 
 impl Cloud for FakeCloud {
-    async fn forward(&self, route: &Route) -> Result<Forward, CloudError> {
+    async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
             Route::Rule(_) => "DescribeRules",
         };
-        let state = self.call(operation, route.arn().to_owned())?;
+        let state = self.read(operation, route.arn().to_owned())?;
         state
             .routes
             .get(route.arn())
             .cloned()
+            .map(RouteState::forwarding)
             .ok_or_else(|| CloudError::NotFound {
                 operation,
                 what: route.to_string(),
@@ -175,21 +233,20 @@ impl Cloud for FakeCloud {
             .iter()
             .map(|(tg, w)| format!("{tg}={w}"))
             .collect();
-        let mut state = self.call(operation, format!("{} {}", route.arn(), weights.join(",")))?;
-        match state.routes.get_mut(route.arn()) {
-            Some(current) => {
-                *current = forward.clone();
-                Ok(())
-            }
-            None => Err(CloudError::NotFound {
+        let (mut state, lost) =
+            self.call(operation, format!("{} {}", route.arn(), weights.join(",")))?;
+        let Some(current) = state.routes.get_mut(route.arn()) else {
+            return Err(CloudError::NotFound {
                 operation,
                 what: route.to_string(),
-            }),
-        }
+            });
+        };
+        *current = forward.clone();
+        lost.map_or(Ok(()), Err)
     }
 
     async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
-        let state = self.call("DescribeTargetHealth", target_group.to_owned())?;
+        let state = self.read("DescribeTargetHealth", target_group.to_owned())?;
         Ok(state
             .target_health
             .get(target_group)
@@ -201,7 +258,7 @@ impl Cloud for FakeCloud {
     }
 
     async fn ecs_service(&self, cluster: &str, service: &str) -> Result<EcsService, CloudError> {
-        let mut state = self.call("DescribeServices", format!("{cluster}/{service}"))?;
+        let mut state = self.read("DescribeServices", format!("{cluster}/{service}"))?;
         let key = (cluster.to_owned(), service.to_owned());
         let never_steady = state.never_steady.contains(&key);
         let Some(current) = state.services.get_mut(&key) else {
@@ -219,30 +276,59 @@ impl Cloud for FakeCloud {
         Ok(observed)
     }
 
+    async fn containers(&self, task_definition: &str) -> Result<Vec<Container>, CloudError> {
+        let state = self.read("DescribeTaskDefinition", task_definition.to_owned())?;
+        state
+            .task_definitions
+            .get(task_definition)
+            .cloned()
+            .ok_or_else(|| CloudError::NotFound {
+                operation: "DescribeTaskDefinition",
+                what: task_definition.to_owned(),
+            })
+    }
+
     async fn deploy_image(
         &self,
         cluster: &str,
         service: &str,
+        container: &str,
         image: &str,
     ) -> Result<String, CloudError> {
-        let mut state = self.call(
+        let (mut state, lost) = self.call(
             "UpdateService",
-            format!("{cluster}/{service} image={image}"),
+            format!("{cluster}/{service} {container}={image}"),
         )?;
         state.revisions += 1;
         let revision = state.revisions;
         let key = (cluster.to_owned(), service.to_owned());
-        let Some(current) = state.services.get_mut(&key) else {
+        let Some(current) = state.services.get(&key).cloned() else {
             return Err(CloudError::NotFound {
                 operation: "UpdateService",
                 what: format!("service {service} in cluster {cluster}"),
             });
         };
+        let mut containers = state
+            .task_definitions
+            .get(&current.task_definition)
+            .cloned()
+            .unwrap_or_else(|| {
+                vec![Container {
+                    name: container.to_owned(),
+                    image: String::new(),
+                }]
+            });
+        for c in containers.iter_mut().filter(|c| c.name == container) {
+            c.image = image.to_owned();
+        }
         let arn = format!("arn:aws:ecs:fake:task-definition/{service}:{revision}");
-        current.task_definition = arn.clone();
-        current.deployments = 2;
-        current.running = current.desired.saturating_sub(1);
-        Ok(arn)
+        state.task_definitions.insert(arn.clone(), containers);
+        if let Some(current) = state.services.get_mut(&key) {
+            current.task_definition = arn.clone();
+            current.deployments = 2;
+            current.running = current.desired.saturating_sub(1);
+        }
+        lost.map_or(Ok(arn), Err)
     }
 
     async fn scale_service(
@@ -251,7 +337,7 @@ impl Cloud for FakeCloud {
         service: &str,
         desired: u32,
     ) -> Result<(), CloudError> {
-        let mut state = self.call(
+        let (mut state, lost) = self.call(
             "UpdateService",
             format!("{cluster}/{service} desired={desired}"),
         )?;
@@ -264,11 +350,11 @@ impl Cloud for FakeCloud {
         };
         current.desired = desired;
         current.running = desired;
-        Ok(())
+        lost.map_or(Ok(()), Err)
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, now: u64) -> Result<(), CloudError> {
-        let mut state = self.call("PutItem", format!("{table} {}", lease.key))?;
+        let mut state = self.read("PutItem", format!("{table} {}", lease.key))?;
         let key = (table.to_owned(), lease.key.clone());
         match state.leases.get(&key) {
             Some(held) if held.holder != lease.holder && held.expires_at > now => {
@@ -281,8 +367,16 @@ impl Cloud for FakeCloud {
         }
     }
 
+    async fn read_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
+        let state = self.read("GetItem", format!("{table} {key}"))?;
+        Ok(state
+            .leases
+            .get(&(table.to_owned(), key.to_owned()))
+            .cloned())
+    }
+
     async fn release_lease(&self, table: &str, key: &str, holder: &str) -> Result<(), CloudError> {
-        let mut state = self.call("DeleteItem", format!("{table} {key}"))?;
+        let mut state = self.read("DeleteItem", format!("{table} {key}"))?;
         let map_key = (table.to_owned(), key.to_owned());
         if state
             .leases

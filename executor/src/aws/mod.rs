@@ -10,6 +10,7 @@ use std::future::Future;
 
 pub use dry_run::DryRun;
 pub use fake::{FakeCloud, FakeFault};
+pub(crate) use sdk::repository;
 pub use sdk::{AwsOptions, SdkCloud};
 
 /// A production or test route: a listener's default action, or one rule.
@@ -93,6 +94,59 @@ impl Forward {
     }
 }
 
+/// One action of a route as AWS describes it, for the journal: its type, its
+/// order and its settings. Secrets (an OIDC client secret) are never kept.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ActionRecord {
+    /// `forward`, `authenticate-oidc`, `authenticate-cognito`, `redirect`, `fixed-response`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The action's `Order`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i32>,
+    /// The action's settings, as AWS names them.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub config: serde_json::Value,
+}
+
+/// A route as read from AWS: where its one `forward` action sends traffic,
+/// and every action it has (other actions are never changed by a switch).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RouteState {
+    /// The targets of its `forward` action.
+    pub forward: Forward,
+    /// Every action, in the order AWS lists them.
+    pub actions: Vec<ActionRecord>,
+}
+
+impl RouteState {
+    /// A route with only a forward action (the fakes' routes).
+    pub fn forwarding(forward: Forward) -> Self {
+        let config = serde_json::json!({
+            "TargetGroups": forward.targets.iter()
+                .map(|(arn, weight)| serde_json::json!({"TargetGroupArn": arn, "Weight": weight}))
+                .collect::<Vec<_>>(),
+        });
+        RouteState {
+            forward,
+            actions: vec![ActionRecord {
+                kind: "forward".to_owned(),
+                order: None,
+                config,
+            }],
+        }
+    }
+}
+
+/// A container of a task definition and its image.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Container {
+    /// The container name.
+    pub name: String,
+    /// Its image.
+    pub image: String,
+}
+
 /// Registered targets of a target group by health.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetHealth {
@@ -157,8 +211,21 @@ pub enum CloudError {
         what: String,
     },
     /// The lock is held by someone else.
-    #[error("the lock `{}` is held by {} (plan {}, expires at {} s since the epoch)", .0.key, .0.holder, .0.plan_digest, .0.expires_at)]
+    #[error("the lock `{}` is held by {} (plan {}, {}); if that run is dead, `cutover unlock` breaks it", .0.key, .0.holder, short_digest(&.0.plan_digest), crate::lock::describe_expiry(.0.expires_at, crate::journal::now_ms() / 1000))]
     LockHeld(Lease),
+    /// A route cutover cannot switch without changing more than the forward.
+    #[error("{route} has {problem}; cutover switches routes with exactly one `forward` action")]
+    UnsupportedRoute {
+        /// The route.
+        route: String,
+        /// What is wrong, in words.
+        problem: String,
+    },
+}
+
+/// The first 12 characters of a digest.
+pub(crate) fn short_digest(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 impl CloudError {
@@ -177,9 +244,18 @@ impl CloudError {
 /// The AWS operations a cutover uses. Every method is one logical call
 /// (`deploy_image` is two: it registers a task definition and updates the service).
 pub trait Cloud: Send + Sync {
-    /// Where a route forwards now (`DescribeListeners` / `DescribeRules`).
-    fn forward(&self, route: &Route) -> impl Future<Output = Result<Forward, CloudError>> + Send;
-    /// Makes a route forward as given (`ModifyListener` / `ModifyRule`).
+    /// A route's actions and where its one forward sends traffic
+    /// (`DescribeListeners` / `DescribeRules`); a route without exactly one
+    /// `forward` action is [`CloudError::UnsupportedRoute`].
+    fn route(&self, route: &Route) -> impl Future<Output = Result<RouteState, CloudError>> + Send;
+    /// Where a route's forward sends traffic now.
+    fn forward(&self, route: &Route) -> impl Future<Output = Result<Forward, CloudError>> + Send {
+        async move { Ok(self.route(route).await?.forward) }
+    }
+    /// Makes the route's forward action send traffic as given, and changes
+    /// nothing else: every other action, their order, the forward's
+    /// stickiness and the rule's conditions stay as they are
+    /// (`DescribeListeners`/`DescribeRules`, then `ModifyListener` / `ModifyRule`).
     fn set_forward(
         &self,
         route: &Route,
@@ -196,13 +272,20 @@ pub trait Cloud: Send + Sync {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = Result<EcsService, CloudError>> + Send;
-    /// Makes the service run `image`: a new revision of its task definition with
-    /// the image replaced (`DescribeTaskDefinition`, `RegisterTaskDefinition`,
-    /// `UpdateService`). Returns the new task definition ARN.
+    /// The containers of a task definition (`DescribeTaskDefinition`).
+    fn containers(
+        &self,
+        task_definition: &str,
+    ) -> impl Future<Output = Result<Vec<Container>, CloudError>> + Send;
+    /// Makes the service run `image` in `container`: a new revision of its
+    /// task definition that keeps everything else, tags included
+    /// (`DescribeTaskDefinition`, `RegisterTaskDefinition`, `UpdateService`).
+    /// Returns the new task definition ARN.
     fn deploy_image(
         &self,
         cluster: &str,
         service: &str,
+        container: &str,
         image: &str,
     ) -> impl Future<Output = Result<String, CloudError>> + Send;
     /// Sets the desired count (`UpdateService`).
@@ -221,6 +304,12 @@ pub trait Cloud: Send + Sync {
         lease: &Lease,
         now: u64,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// The lease of `key`, if any (`GetItem`, consistent).
+    fn read_lease(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Lease>, CloudError>> + Send;
     /// Releases a lease held by `holder` (`DeleteItem` with a condition).
     fn release_lease(
         &self,

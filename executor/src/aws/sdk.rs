@@ -9,7 +9,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple, TargetHealthStateEnum,
 };
 
-use super::{Cloud, CloudError, EcsService, Forward, Lease, Route, TargetHealth};
+use super::{
+    ActionRecord, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
+    TargetHealth,
+};
 
 /// How to reach AWS: the standard credential chain, with optional profile,
 /// region and endpoint (for moto or LocalStack).
@@ -113,17 +116,36 @@ impl SdkCloud {
     }
 }
 
-/// The forward of a list of actions: the first `forward` action.
-fn forward_of(actions: &[Action]) -> Option<Forward> {
-    let action = actions
+/// The forward of a route's actions: where its one `forward` action sends
+/// traffic; a route without exactly one is refused.
+fn forward_of(route: &Route, actions: &[Action]) -> Result<Forward, CloudError> {
+    let forwards: Vec<&Action> = actions
         .iter()
-        .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))?;
+        .filter(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .collect();
+    let unsupported = |problem: String| CloudError::UnsupportedRoute {
+        route: route.to_string(),
+        problem,
+    };
+    let [action] = forwards.as_slice() else {
+        return Err(unsupported(match forwards.len() {
+            0 => "no `forward` action".to_owned(),
+            n => format!("{n} `forward` actions"),
+        }));
+    };
     let tuples = action
         .forward_config()
         .map(|config| config.target_groups())
         .unwrap_or_default();
     let targets: Vec<(String, u32)> = if tuples.is_empty() {
-        vec![(action.target_group_arn()?.to_owned(), 1)]
+        match action.target_group_arn() {
+            Some(arn) => vec![(arn.to_owned(), 1)],
+            None => {
+                return Err(unsupported(
+                    "a `forward` action without target groups".to_owned(),
+                ));
+            }
+        }
     } else {
         tuples
             .iter()
@@ -133,32 +155,119 @@ fn forward_of(actions: &[Action]) -> Option<Forward> {
             })
             .collect()
     };
-    Some(Forward { targets })
+    Ok(Forward { targets })
 }
 
-fn forward_action(forward: &Forward) -> Action {
-    let tuples: Vec<TargetGroupTuple> = forward
-        .targets
+/// The actions to send back so that only the forward's targets change: the
+/// forward keeps its order and stickiness, every other action stays as it is
+/// (an OIDC action keeps its client secret through `UseExistingClientSecret`,
+/// since AWS never returns the secret).
+fn with_forward(actions: &[Action], forward: &Forward) -> Vec<Action> {
+    actions
         .iter()
-        .map(|(arn, weight)| {
-            TargetGroupTuple::builder()
-                .target_group_arn(arn)
-                .weight(i32::try_from(*weight).unwrap_or(i32::MAX))
-                .build()
+        .map(|action| {
+            let mut action = action.clone();
+            if action.r#type() == Some(&ActionTypeEnum::Forward) {
+                let stickiness = action
+                    .forward_config
+                    .as_ref()
+                    .and_then(|c| c.target_group_stickiness_config.clone());
+                let tuples: Vec<TargetGroupTuple> = forward
+                    .targets
+                    .iter()
+                    .map(|(arn, weight)| {
+                        TargetGroupTuple::builder()
+                            .target_group_arn(arn)
+                            .weight(i32::try_from(*weight).unwrap_or(i32::MAX))
+                            .build()
+                    })
+                    .collect();
+                action.target_group_arn = match forward.targets.as_slice() {
+                    [(only, _)] => Some(only.clone()),
+                    _ => None,
+                };
+                action.forward_config = Some(
+                    ForwardActionConfig::builder()
+                        .set_target_groups(Some(tuples))
+                        .set_target_group_stickiness_config(stickiness)
+                        .build(),
+                );
+            }
+            if let Some(oidc) = action.authenticate_oidc_config.as_mut() {
+                oidc.client_secret = None;
+                oidc.use_existing_client_secret = Some(true);
+            }
+            action
         })
-        .collect();
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .forward_config(
-            ForwardActionConfig::builder()
-                .set_target_groups(Some(tuples))
-                .build(),
-        )
-        .build()
+        .collect()
+}
+
+/// What the journal keeps of an action: everything but secrets.
+fn action_record(action: &Action) -> ActionRecord {
+    use serde_json::{Value, json};
+    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
+    let config = if let Some(forward) = action.forward_config() {
+        json!({
+            "TargetGroups": forward.target_groups().iter().map(|t| json!({
+                "TargetGroupArn": text(t.target_group_arn()),
+                "Weight": t.weight(),
+            })).collect::<Vec<_>>(),
+            "TargetGroupStickinessConfig": forward.target_group_stickiness_config().map(|s| json!({
+                "Enabled": s.enabled(),
+                "DurationSeconds": s.duration_seconds(),
+            })),
+        })
+    } else if let Some(oidc) = action.authenticate_oidc_config() {
+        json!({
+            "Issuer": text(oidc.issuer()),
+            "AuthorizationEndpoint": text(oidc.authorization_endpoint()),
+            "TokenEndpoint": text(oidc.token_endpoint()),
+            "UserInfoEndpoint": text(oidc.user_info_endpoint()),
+            "ClientId": text(oidc.client_id()),
+            "SessionCookieName": text(oidc.session_cookie_name()),
+            "Scope": text(oidc.scope()),
+            "SessionTimeout": oidc.session_timeout(),
+            "OnUnauthenticatedRequest": oidc.on_unauthenticated_request().map(|b| b.as_str()),
+        })
+    } else if let Some(cognito) = action.authenticate_cognito_config() {
+        json!({
+            "UserPoolArn": text(cognito.user_pool_arn()),
+            "UserPoolClientId": text(cognito.user_pool_client_id()),
+            "UserPoolDomain": text(cognito.user_pool_domain()),
+            "SessionCookieName": text(cognito.session_cookie_name()),
+            "Scope": text(cognito.scope()),
+            "SessionTimeout": cognito.session_timeout(),
+            "OnUnauthenticatedRequest": cognito.on_unauthenticated_request().map(|b| b.as_str()),
+        })
+    } else if let Some(redirect) = action.redirect_config() {
+        json!({
+            "Protocol": text(redirect.protocol()),
+            "Host": text(redirect.host()),
+            "Port": text(redirect.port()),
+            "Path": text(redirect.path()),
+            "Query": text(redirect.query()),
+            "StatusCode": redirect.status_code().map(|c| c.as_str()),
+        })
+    } else if let Some(fixed) = action.fixed_response_config() {
+        json!({
+            "StatusCode": text(fixed.status_code()),
+            "ContentType": text(fixed.content_type()),
+            "MessageBody": text(fixed.message_body()),
+        })
+    } else if let Some(arn) = action.target_group_arn() {
+        json!({ "TargetGroupArn": arn })
+    } else {
+        Value::Null
+    };
+    ActionRecord {
+        kind: action.r#type().map_or("unknown", |t| t.as_str()).to_owned(),
+        order: action.order(),
+        config,
+    }
 }
 
 /// `registry/name:tag` or `registry/name@sha256:…` → `registry/name`.
-fn repository(image: &str) -> &str {
+pub(crate) fn repository(image: &str) -> &str {
     let without_digest = image.split('@').next().unwrap_or(image);
     match without_digest.rfind(':') {
         Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
@@ -167,53 +276,24 @@ fn repository(image: &str) -> &str {
 }
 
 impl Cloud for SdkCloud {
-    async fn forward(&self, route: &Route) -> Result<Forward, CloudError> {
-        let (operation, actions) = match route {
-            Route::Listener(arn) => {
-                let out = self
-                    .elb
-                    .describe_listeners()
-                    .listener_arns(arn)
-                    .send()
-                    .await
-                    .map_err(|e| cloud_error("DescribeListeners", e))?;
-                let actions = out
-                    .listeners()
-                    .first()
-                    .map(|l| l.default_actions().to_vec())
-                    .unwrap_or_default();
-                ("DescribeListeners", actions)
-            }
-            Route::Rule(arn) => {
-                let out = self
-                    .elb
-                    .describe_rules()
-                    .rule_arns(arn)
-                    .send()
-                    .await
-                    .map_err(|e| cloud_error("DescribeRules", e))?;
-                let actions = out
-                    .rules()
-                    .first()
-                    .map(|r| r.actions().to_vec())
-                    .unwrap_or_default();
-                ("DescribeRules", actions)
-            }
-        };
-        forward_of(&actions).ok_or_else(|| CloudError::NotFound {
-            operation,
-            what: format!("a forward action on {route}"),
+    async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
+        let actions = self.actions(route).await?;
+        Ok(RouteState {
+            forward: forward_of(route, &actions)?,
+            actions: actions.iter().map(action_record).collect(),
         })
     }
 
     async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
-        let action = forward_action(forward);
+        let actions = self.actions(route).await?;
+        forward_of(route, &actions)?;
+        let actions = with_forward(&actions, forward);
         match route {
             Route::Listener(arn) => self
                 .elb
                 .modify_listener()
                 .listener_arn(arn)
-                .default_actions(action)
+                .set_default_actions(Some(actions))
                 .send()
                 .await
                 .map(|_| ())
@@ -222,7 +302,7 @@ impl Cloud for SdkCloud {
                 .elb
                 .modify_rule()
                 .rule_arn(arn)
-                .actions(action)
+                .set_actions(Some(actions))
                 .send()
                 .await
                 .map(|_| ())
@@ -280,20 +360,35 @@ impl Cloud for SdkCloud {
         })
     }
 
+    async fn containers(&self, task_definition: &str) -> Result<Vec<Container>, CloudError> {
+        let described = self.describe_task_definition(task_definition).await?;
+        let definition = described
+            .task_definition()
+            .ok_or_else(|| CloudError::NotFound {
+                operation: "DescribeTaskDefinition",
+                what: task_definition.to_owned(),
+            })?;
+        Ok(definition
+            .container_definitions()
+            .iter()
+            .map(|c| Container {
+                name: c.name().unwrap_or_default().to_owned(),
+                image: c.image().unwrap_or_default().to_owned(),
+            })
+            .collect())
+    }
+
     async fn deploy_image(
         &self,
         cluster: &str,
         service: &str,
+        container: &str,
         image: &str,
     ) -> Result<String, CloudError> {
         let current = self.ecs_service(cluster, service).await?;
         let described = self
-            .ecs
-            .describe_task_definition()
-            .task_definition(&current.task_definition)
-            .send()
-            .await
-            .map_err(|e| cloud_error("DescribeTaskDefinition", e))?;
+            .describe_task_definition(&current.task_definition)
+            .await?;
         let Some(definition) = described.task_definition() else {
             return Err(CloudError::NotFound {
                 operation: "DescribeTaskDefinition",
@@ -301,18 +396,14 @@ impl Cloud for SdkCloud {
             });
         };
         let mut containers = definition.container_definitions().to_vec();
-        let wanted = repository(image);
-        let index = containers
-            .iter()
-            .position(|c| c.image().is_some_and(|i| repository(i) == wanted))
-            .unwrap_or(0);
-        let Some(container) = containers.get_mut(index) else {
+        let Some(target) = containers.iter_mut().find(|c| c.name() == Some(container)) else {
             return Err(CloudError::NotFound {
                 operation: "DescribeTaskDefinition",
-                what: format!("a container in {}", current.task_definition),
+                what: format!("container `{container}` in {}", current.task_definition),
             });
         };
-        container.image = Some(image.to_owned());
+        target.image = Some(image.to_owned());
+        let tags = described.tags().to_vec();
         let registered = self
             .ecs
             .register_task_definition()
@@ -329,8 +420,11 @@ impl Cloud for SdkCloud {
             .set_pid_mode(definition.pid_mode().cloned())
             .set_ipc_mode(definition.ipc_mode().cloned())
             .set_proxy_configuration(definition.proxy_configuration().cloned())
+            .set_inference_accelerators(Some(definition.inference_accelerators().to_vec()))
             .set_ephemeral_storage(definition.ephemeral_storage().cloned())
             .set_runtime_platform(definition.runtime_platform().cloned())
+            .set_enable_fault_injection(definition.enable_fault_injection())
+            .set_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await
             .map_err(|e| cloud_error("RegisterTaskDefinition", e))?;
@@ -388,11 +482,23 @@ impl Cloud for SdkCloud {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("ConditionalCheckFailedException") => Err(
-                CloudError::LockHeld(self.read_lease(table, &lease.key).await?),
-            ),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
+                match self.get_lease(table, &lease.key).await? {
+                    Some(held) => Err(CloudError::LockHeld(held)),
+                    // Released between the put and the read: try again.
+                    None => Err(CloudError::Service {
+                        operation: "PutItem",
+                        message: "the lease changed while it was being taken".to_owned(),
+                        throttled: true,
+                    }),
+                }
+            }
             Err(error) => Err(cloud_error("PutItem", error)),
         }
+    }
+
+    async fn read_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
+        self.get_lease(table, key).await
     }
 
     async fn release_lease(&self, table: &str, key: &str, holder: &str) -> Result<(), CloudError> {
@@ -415,7 +521,61 @@ impl Cloud for SdkCloud {
 }
 
 impl SdkCloud {
-    async fn read_lease(&self, table: &str, key: &str) -> Result<Lease, CloudError> {
+    /// Every action of a route, as AWS describes it.
+    async fn actions(&self, route: &Route) -> Result<Vec<Action>, CloudError> {
+        let not_found = |operation| CloudError::NotFound {
+            operation,
+            what: route.to_string(),
+        };
+        match route {
+            Route::Listener(arn) => {
+                let out = self
+                    .elb
+                    .describe_listeners()
+                    .listener_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| cloud_error("DescribeListeners", e))?;
+                let listener = out
+                    .listeners()
+                    .first()
+                    .ok_or_else(|| not_found("DescribeListeners"))?;
+                Ok(listener.default_actions().to_vec())
+            }
+            Route::Rule(arn) => {
+                let out = self
+                    .elb
+                    .describe_rules()
+                    .rule_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| cloud_error("DescribeRules", e))?;
+                let rule = out
+                    .rules()
+                    .first()
+                    .ok_or_else(|| not_found("DescribeRules"))?;
+                Ok(rule.actions().to_vec())
+            }
+        }
+    }
+
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<
+        aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput,
+        CloudError,
+    > {
+        self.ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeTaskDefinition", e))
+    }
+
+    async fn get_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
         let out = self
             .dynamodb
             .get_item()
@@ -425,17 +585,19 @@ impl SdkCloud {
             .send()
             .await
             .map_err(|e| cloud_error("GetItem", e))?;
-        let item = out.item().cloned().unwrap_or_default();
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
         let text = |name: &str| match item.get(name) {
             Some(AttributeValue::S(s) | AttributeValue::N(s)) => s.clone(),
             _ => String::new(),
         };
-        Ok(Lease {
+        Ok(Some(Lease {
             key: key.to_owned(),
             holder: text("holder"),
             plan_digest: text("plan_digest"),
             expires_at: text("expires_at").parse().unwrap_or(0),
-        })
+        }))
     }
 }
 

@@ -81,6 +81,7 @@ async fn target_health_and_ecs_services() {
         .deploy_image(
             "shop",
             &orders.ecs_services[1],
+            "app",
             "registry.local/orders:2.0.0",
         )
         .await

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover_executor::{
-    Cloud, DryRun, EcsService, Event, FakeCloud, FakeFault, Forward, HealthGate, Lease,
+    Cloud, Container, DryRun, EcsService, Event, FakeCloud, FakeFault, Forward, HealthGate, Lease,
     NoHealthGate, Observer, Outcome, Record, Route, RunError, Runner, ServiceSwitch, Settings,
     read_journal,
 };
@@ -69,9 +69,24 @@ fn setup(matrix_text: &str) -> Setup {
     }
 }
 
-/// Steady ECS services `NAME-a` and `NAME-b` with two tasks each, in cluster `shop`.
+/// Steady ECS services `NAME-a` and `NAME-b` with two tasks each, in cluster
+/// `shop`, on task definition `td/NAME:1`: a logging sidecar, then `app`
+/// on `registry.local/NAME:1.0.0`.
 fn put_ecs_services(cloud: &FakeCloud) {
     for name in ["a", "b", "c"] {
+        cloud.put_task_definition(
+            &format!("td/{name}:1"),
+            vec![
+                Container {
+                    name: "log-router".to_owned(),
+                    image: "registry.local/fluent-bit:3".to_owned(),
+                },
+                Container {
+                    name: "app".to_owned(),
+                    image: format!("registry.local/{name}:1.0.0"),
+                },
+            ],
+        );
         for side in ["a", "b"] {
             cloud.put_service(
                 "shop",
@@ -394,7 +409,7 @@ async fn an_ecs_service_that_never_settles_fails_its_gate_and_rolls_back() {
             .cloud
             .calls()
             .iter()
-            .any(|c| c == "UpdateService shop/c-b image=registry.local/c:2.0.0")
+            .any(|c| c == "UpdateService shop/c-b app=registry.local/c:2.0.0")
     );
     assert!(["a", "b", "c"].iter().all(|s| on_blue(&setup.cloud, s)));
 }
@@ -655,12 +670,12 @@ async fn a_dry_run_lists_the_calls_and_changes_nothing() {
     assert_eq!(
         writes,
         [
-            "ModifyListener arn:listener/a forward tg/a-a=50,tg/a-b=50",
-            "ModifyListener arn:listener/a forward tg/a-b=1",
-            "ModifyListener arn:listener/b forward tg/b-a=50,tg/b-b=50",
-            "ModifyListener arn:listener/b forward tg/b-b=1",
-            "ModifyListener arn:listener/c forward tg/c-a=50,tg/c-b=50",
-            "ModifyListener arn:listener/c forward tg/c-b=1",
+            "ModifyListener arn:listener/a forward tg/a-a=50,tg/a-b=50 (other actions kept)",
+            "ModifyListener arn:listener/a forward tg/a-b=1 (other actions kept)",
+            "ModifyListener arn:listener/b forward tg/b-a=50,tg/b-b=50 (other actions kept)",
+            "ModifyListener arn:listener/b forward tg/b-b=1 (other actions kept)",
+            "ModifyListener arn:listener/c forward tg/c-a=50,tg/c-b=50 (other actions kept)",
+            "ModifyListener arn:listener/c forward tg/c-b=1 (other actions kept)",
         ]
     );
 }
