@@ -154,6 +154,59 @@ fn http() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// The image of the logging sidecar, the first container of every task definition.
+pub const SIDECAR_IMAGE: &str = "registry.local/fluent-bit:3.0";
+
+/// Tasks of each blue ECS service (`NAME-a`); green (`NAME-b`) has none.
+pub const BLUE_TASKS: u32 = 2;
+
+/// The OIDC issuer of every production rule's `authenticate-oidc` action.
+pub const OIDC_ISSUER: &str = "https://login.shop.invalid";
+
+/// A production rule's actions: `authenticate-oidc` first, then a forward
+/// with stickiness, as a team that guards its routes has them.
+fn production_actions(target_group: &str) -> Vec<Action> {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        AuthenticateOidcActionConfig, ForwardActionConfig, TargetGroupStickinessConfig,
+        TargetGroupTuple,
+    };
+    let authenticate = Action::builder()
+        .r#type(ActionTypeEnum::AuthenticateOidc)
+        .order(1)
+        .authenticate_oidc_config(
+            AuthenticateOidcActionConfig::builder()
+                .issuer(OIDC_ISSUER)
+                .authorization_endpoint(format!("{OIDC_ISSUER}/authorize"))
+                .token_endpoint(format!("{OIDC_ISSUER}/token"))
+                .user_info_endpoint(format!("{OIDC_ISSUER}/userinfo"))
+                .client_id("shop")
+                .client_secret("sandbox-client-secret")
+                .build(),
+        )
+        .build();
+    let forward = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .order(2)
+        .forward_config(
+            ForwardActionConfig::builder()
+                .target_groups(
+                    TargetGroupTuple::builder()
+                        .target_group_arn(target_group)
+                        .weight(1)
+                        .build(),
+                )
+                .target_group_stickiness_config(
+                    TargetGroupStickinessConfig::builder()
+                        .enabled(true)
+                        .duration_seconds(300)
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    vec![authenticate, forward]
+}
+
 /// One service of the shop, as built on moto.
 #[derive(Clone, Debug)]
 pub struct ShopService {
@@ -175,11 +228,18 @@ pub struct ShopService {
 
 impl ShopService {
     /// The `deploy:` lines of the matrix for this service (indented for a
-    /// service entry): its rules as the production and the test route.
+    /// service entry): its rules as the production and the test route, and
+    /// its ECS services.
     pub fn deploy_yaml(&self) -> String {
         format!(
-            "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n",
-            self.listener, self.rule, self.test_rule, self.target_groups[0], self.target_groups[1]
+            "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n      ecs: {{cluster: shop, services: [{}, {}]}}\n",
+            self.listener,
+            self.rule,
+            self.test_rule,
+            self.target_groups[0],
+            self.target_groups[1],
+            self.ecs_services[0],
+            self.ecs_services[1]
         )
     }
 }
@@ -316,7 +376,10 @@ impl Shop {
                 }
             };
             let mut rules = Vec::new();
-            for on in [&listener, &test_listener] {
+            for (on, actions) in [
+                (&listener, production_actions(&groups[0])),
+                (&test_listener, vec![forward_to(&groups[0])]),
+            ] {
                 let created = elb
                     .create_rule()
                     .listener_arn(on)
@@ -327,7 +390,7 @@ impl Shop {
                             .values(format!("/{name}/*"))
                             .build(),
                     )
-                    .actions(forward_to(&groups[0]))
+                    .set_actions(Some(actions))
                     .send()
                     .await
                     .map_err(aws("CreateRule"))?;
@@ -345,9 +408,22 @@ impl Shop {
                 .family(*name)
                 .container_definitions(
                     aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("log-router")
+                        .image(SIDECAR_IMAGE)
+                        .memory(64)
+                        .build(),
+                )
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
                         .name("app")
                         .image(format!("registry.local/{name}:1.0.0"))
                         .memory(128)
+                        .build(),
+                )
+                .tags(
+                    aws_sdk_ecs::types::Tag::builder()
+                        .key("team")
+                        .value("shop")
                         .build(),
                 )
                 .send()
@@ -361,7 +437,8 @@ impl Shop {
             let mut ecs_services = Vec::new();
             for side in ["a", "b"] {
                 let service = format!("{name}-{side}");
-                // moto runs no tasks, so a desired count of 0 is what "steady" looks like.
+                // moto counts the tasks of a desired count set by
+                // UpdateService as running (not those of CreateService).
                 ecs.create_service()
                     .cluster("shop")
                     .service_name(&service)
@@ -370,6 +447,15 @@ impl Shop {
                     .send()
                     .await
                     .map_err(aws("CreateService"))?;
+                if side == "a" {
+                    ecs.update_service()
+                        .cluster("shop")
+                        .service(&service)
+                        .desired_count(i32::try_from(BLUE_TASKS).unwrap_or(i32::MAX))
+                        .send()
+                        .await
+                        .map_err(aws("UpdateService"))?;
+                }
                 ecs_services.push(service);
             }
             let pair = |list: Vec<String>| -> [String; 2] {
