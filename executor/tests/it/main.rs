@@ -3,3 +3,4 @@
 
 mod moto;
 mod runs;
+mod safety;

@@ -14,7 +14,7 @@ use cutover_executor::{
 use cutover_planner::{Limits, PlanDocument, validate_bytes};
 use tokio::sync::watch;
 
-async fn moto() -> MotoServer {
+pub(super) async fn moto() -> MotoServer {
     MotoServer::start()
         .await
         .unwrap_or_else(|error| panic!("moto server is needed for this test: {error}"))
@@ -165,53 +165,81 @@ async fn leases_are_exclusive_until_released_or_expired() {
 
 /// A shop of three services in a chain (three waves) on moto, its matrix
 /// and a saved plan in a temporary directory.
-struct Stage {
-    moto: MotoServer,
-    shop: Shop,
-    dir: tempfile::TempDir,
-    plan: PathBuf,
-    journal: PathBuf,
+pub(super) struct Stage {
+    pub(super) moto: MotoServer,
+    pub(super) shop: Shop,
+    pub(super) dir: tempfile::TempDir,
+    pub(super) plan: PathBuf,
+    pub(super) journal: PathBuf,
 }
 
-async fn stage(defaults: &str) -> Stage {
+pub(super) async fn stage(defaults: &str) -> Stage {
     stage_on(moto().await, defaults).await
 }
 
 /// The same on a server that may have been used: its state is reset first.
-async fn stage_on(moto: MotoServer, defaults: &str) -> Stage {
+pub(super) async fn stage_on(moto: MotoServer, defaults: &str) -> Stage {
     moto.reset().await.expect("reset moto");
-    let names = ["a", "b", "c"];
-    let shop = Shop::build(&moto, &names).await.expect("shop");
-    let consumes = ["", "a-api: \"VERSION\"", "b-api: \"VERSION\""];
-    let mut matrix = format!("version: 1\ndefaults:\n  deploy:\n{defaults}\nservices:\n");
-    for (name, consumes) in names.iter().zip(consumes) {
-        matrix.push_str(&format!(
-            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{provides: {{{name}-api: [1.0.0, 2.0.0]}}, consumes: {{{}}}}}\n{}",
-            consumes.replace("VERSION", "^1"),
-            consumes.replace("VERSION", "^2"),
-            shop.service(name).expect("service").deploy_yaml()
-        ));
-    }
+    let shop = Shop::build(&moto, &["a", "b", "c"]).await.expect("shop");
+    let matrix = chain_matrix(&shop, defaults, ("1.0.0", "2.0.0"), &|_, _| String::new());
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("matrix.yaml"), &matrix).expect("matrix");
-    let validated = validate_bytes("matrix.yaml", matrix.as_bytes(), &Limits::default());
-    assert!(validated.is_valid(), "{:?}", validated.diagnostics);
-    let result = validated.plan().expect("valid");
-    let doc = PlanDocument::new(&validated, Some(&result));
-    assert_eq!(doc.waves.len(), 3);
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, serde_json::to_string_pretty(&doc).expect("json")).expect("plan");
-    Stage {
+    let stage = Stage {
         journal: dir.path().join("plan.journal.jsonl"),
+        plan: dir.path().join("plan.json"),
         moto,
         shop,
         dir,
-        plan,
+    };
+    stage.plan_again(&matrix);
+    stage
+}
+
+/// The matrix of the shop's chain `a` → `b` → `c`, each moving from
+/// `versions.0` to `versions.1`; `release` adds fields to a release
+/// (`release(service, version)`), for images.
+pub(super) fn chain_matrix(
+    shop: &Shop,
+    defaults: &str,
+    (from, to): (&str, &str),
+    release: &dyn Fn(&str, &str) -> String,
+) -> String {
+    let consumes = ["", "a-api: \"VERSION\"", "b-api: \"VERSION\""];
+    let mut matrix = format!("version: 1\ndefaults:\n  deploy:\n{defaults}\nservices:\n");
+    for (service, consumes) in shop.services.iter().zip(consumes) {
+        let name = &service.name;
+        matrix.push_str(&format!(
+            "  {name}:\n    current: {from}\n    target: {to}\n    releases:\n      {from}: {{{}provides: {{{name}-api: {from}}}, consumes: {{{}}}}}\n      {to}: {{{}provides: {{{name}-api: [{from}, {to}]}}, consumes: {{{}}}}}\n{}",
+            release(name, from),
+            consumes.replace("VERSION", &format!("^{from}")),
+            release(name, to),
+            consumes.replace("VERSION", &format!("^{to}")),
+            service.deploy_yaml()
+        ));
     }
+    matrix
 }
 
 impl Stage {
-    async fn runner<G: HealthGate>(&self, gate: G, settings: Settings) -> Runner<SdkCloud, G> {
+    /// Writes `matrix` and its plan (three waves) in place of the old ones.
+    pub(super) fn plan_again(&self, matrix: &str) {
+        std::fs::write(self.dir.path().join("matrix.yaml"), matrix).expect("matrix");
+        let validated = validate_bytes("matrix.yaml", matrix.as_bytes(), &Limits::default());
+        assert!(validated.is_valid(), "{:?}", validated.diagnostics);
+        let result = validated.plan().expect("valid");
+        let doc = PlanDocument::new(&validated, Some(&result));
+        assert_eq!(doc.waves.len(), 3);
+        std::fs::write(
+            &self.plan,
+            serde_json::to_string_pretty(&doc).expect("json"),
+        )
+        .expect("plan");
+    }
+
+    pub(super) async fn runner<G: HealthGate>(
+        &self,
+        gate: G,
+        settings: Settings,
+    ) -> Runner<SdkCloud, G> {
         let (_cancel, cancelled) = watch::channel(false);
         Runner::new(
             self.moto.cloud().await,
@@ -223,7 +251,7 @@ impl Stage {
     }
 
     /// Percent of each service's production route on green (`NAME-b`).
-    async fn green_percents(&self) -> Vec<u32> {
+    pub(super) async fn green_percents(&self) -> Vec<u32> {
         let cloud = self.moto.cloud().await;
         let mut percents = Vec::new();
         for service in &self.shop.services {
@@ -237,7 +265,7 @@ impl Stage {
     }
 }
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings {
         poll_interval: Duration::from_millis(20),
         gate_timeout: Duration::from_secs(2),
@@ -245,7 +273,7 @@ fn settings() -> Settings {
     }
 }
 
-fn events(journal: &std::path::Path) -> Vec<Event> {
+pub(super) fn events(journal: &std::path::Path) -> Vec<Event> {
     read_journal(journal)
         .expect("journal")
         .into_iter()
