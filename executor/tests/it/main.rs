@@ -1,6 +1,7 @@
 //! Integration tests of the executor: runs against the in-memory fake, and
 //! the SDK-backed cloud against moto server.
 
+mod locking;
 mod moto;
 mod runs;
 mod safety;

@@ -16,7 +16,7 @@ use cutover_planner::{Limits, PlanDocument, validate_bytes};
 use tokio::sync::watch;
 
 /// Three services in a chain: `a` before `b` before `c` (three waves).
-fn matrix(deploy_defaults: &str, extra: &dyn Fn(&str) -> String) -> String {
+pub(super) fn matrix(deploy_defaults: &str, extra: &dyn Fn(&str) -> String) -> String {
     let service = |name: &str, provides: &str, consumes: &str| {
         format!(
             "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{provides: {{{name}-api: [{provides}]}}, consumes: {{{}}}}}\n    deploy:\n      listener: arn:listener/{name}\n      target_groups: [tg/{name}-a, tg/{name}-b]\n{}",
@@ -33,19 +33,19 @@ fn matrix(deploy_defaults: &str, extra: &dyn Fn(&str) -> String) -> String {
     )
 }
 
-const FAST: &str = "    strategy: all-at-once\n    bake: 40ms";
+pub(super) const FAST: &str = "    strategy: all-at-once\n    bake: 40ms";
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    plan: PathBuf,
-    journal: PathBuf,
-    matrix: PathBuf,
-    cloud: FakeCloud,
+pub(super) struct Setup {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) plan: PathBuf,
+    pub(super) journal: PathBuf,
+    pub(super) matrix: PathBuf,
+    pub(super) cloud: FakeCloud,
 }
 
 /// Writes the matrix and its plan into a temporary directory and puts every
 /// route on its first target group (blue).
-fn setup(matrix_text: &str) -> Setup {
+pub(super) fn setup(matrix_text: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let matrix = dir.path().join("matrix.yaml");
     std::fs::write(&matrix, matrix_text).expect("write matrix");
@@ -72,7 +72,7 @@ fn setup(matrix_text: &str) -> Setup {
 /// Steady ECS services `NAME-a` and `NAME-b` with two tasks each, in cluster
 /// `shop`, on task definition `td/NAME:1`: a logging sidecar, then `app`
 /// on `registry.local/NAME:1.0.0`.
-fn put_ecs_services(cloud: &FakeCloud) {
+pub(super) fn put_ecs_services(cloud: &FakeCloud) {
     for name in ["a", "b", "c"] {
         cloud.put_task_definition(
             &format!("td/{name}:1"),
@@ -103,21 +103,21 @@ fn put_ecs_services(cloud: &FakeCloud) {
 }
 
 /// `deploy.ecs` lines for the matrix.
-fn ecs(name: &str) -> String {
+pub(super) fn ecs(name: &str) -> String {
     format!("      ecs: {{cluster: shop, services: [{name}-a, {name}-b]}}\n")
 }
 
-fn route(name: &str) -> Route {
+pub(super) fn route(name: &str) -> Route {
     Route::Listener(format!("arn:listener/{name}"))
 }
-fn blue(name: &str) -> String {
+pub(super) fn blue(name: &str) -> String {
     format!("tg/{name}-a")
 }
-fn green(name: &str) -> String {
+pub(super) fn green(name: &str) -> String {
     format!("tg/{name}-b")
 }
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings {
         poll_interval: Duration::from_millis(10),
         gate_timeout: Duration::from_millis(300),
@@ -127,7 +127,7 @@ fn settings() -> Settings {
 
 /// Keeps every record.
 #[derive(Default)]
-struct Recorded(Mutex<Vec<Record>>);
+pub(super) struct Recorded(pub(super) Mutex<Vec<Record>>);
 
 impl Observer for Recorded {
     fn record(&self, record: &Record) {
@@ -135,7 +135,7 @@ impl Observer for Recorded {
     }
 }
 
-fn runner<C: Cloud + 'static, G: HealthGate>(
+pub(super) fn runner<C: Cloud + 'static, G: HealthGate>(
     cloud: C,
     gate: G,
     settings: Settings,
@@ -150,7 +150,7 @@ fn runner<C: Cloud + 'static, G: HealthGate>(
     )
 }
 
-fn on_green(cloud: &FakeCloud, name: &str) -> bool {
+pub(super) fn on_green(cloud: &FakeCloud, name: &str) -> bool {
     cloud
         .route(&route(name))
         .expect("route")
@@ -158,7 +158,7 @@ fn on_green(cloud: &FakeCloud, name: &str) -> bool {
         == 100
 }
 
-fn on_blue(cloud: &FakeCloud, name: &str) -> bool {
+pub(super) fn on_blue(cloud: &FakeCloud, name: &str) -> bool {
     cloud
         .route(&route(name))
         .expect("route")
@@ -166,7 +166,7 @@ fn on_blue(cloud: &FakeCloud, name: &str) -> bool {
         == 100
 }
 
-fn journal_events(path: &Path) -> Vec<Event> {
+pub(super) fn journal_events(path: &Path) -> Vec<Event> {
     read_journal(path)
         .expect("journal")
         .into_iter()
