@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use cutover_planner::PlanDocument;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -113,16 +114,17 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         journal_path: &Path,
     ) -> Result<RunReport, RunError> {
         let (plan, plan_sha256) = read_plan(plan_path)?;
-        let cutover = Cutover::from_plan(&plan)?;
         let recorded = Recorded::read_if_present(journal_path)?;
         recorded.refuse_other_plan(journal_path, &plan_sha256)?;
-        let lock = self.lock(&cutover, &plan_sha256).await?;
+        let lock = self.lock(&plan, &plan_sha256).await?;
         let checked = async {
             check_matrix(&plan, plan_path)?;
-            self.check_live_state(&cutover).await
+            let cutover = Cutover::from_plan(&plan)?;
+            let live = self.check_live_state(&cutover).await?;
+            Ok((cutover, live))
         }
         .await;
-        let (sides, first_seen) = match checked {
+        let (cutover, (sides, first_seen)) = match checked {
             Ok(checked) => checked,
             Err(error) => {
                 self.unlock(lock).await;
@@ -150,7 +152,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         let recorded = Recorded::read(journal_path)?;
         let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
-        let lock = self.lock(&cutover, &plan_sha256).await?;
+        let lock = self.lock(&plan, &plan_sha256).await?;
         let checked = async {
             let mut sides = BTreeMap::new();
             let mut first_seen = Vec::new();
@@ -213,7 +215,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         let recorded = Recorded::read(journal_path)?;
         let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
-        let lock = self.lock(&cutover, &plan_sha256).await?;
+        let lock = self.lock(&plan, &plan_sha256).await?;
         if let Err(error) = self.open_journal(journal_path) {
             self.unlock(lock).await;
             return Err(error.into());
@@ -315,7 +317,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     }
 
     /// Takes the lock of every service of the plan and starts renewing it.
-    async fn lock(&self, cutover: &Cutover, digest: &str) -> Result<Option<HeldLock>, RunError> {
+    async fn lock(&self, plan: &PlanDocument, digest: &str) -> Result<Option<HeldLock>, RunError> {
         let Some(table) = &self.ctx.settings.lock_table else {
             self.ctx.observer.record(&Record {
                 at_ms: now_ms(),
@@ -324,7 +326,11 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             });
             return Ok(None);
         };
-        let mut services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
+        let mut services: Vec<String> = plan
+            .waves
+            .iter()
+            .flat_map(|wave| wave.services.iter().map(|step| step.service.clone()))
+            .collect();
         services.sort();
         let leases = Leases {
             table: table.clone(),

@@ -137,7 +137,7 @@ fn execute_against_moto_dry_run_then_for_real() {
         "--region",
         "us-east-1",
         "--poll-interval",
-        "20ms",
+        "100ms",
         "--lock-table",
         "cutover-locks",
     ];
@@ -259,6 +259,76 @@ fn a_file_that_is_not_a_plan_is_a_usage_error() {
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
         run.stderr.contains("is not a plan document"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn durations_out_of_bounds_are_usage_errors() {
+    for (flag, value) in [
+        ("--poll-interval", "0s"),
+        ("--poll-interval", "99ms"),
+        ("--poll-interval", "2h"),
+        ("--gate-timeout", "18446744073709551615s"),
+        ("--gate-timeout", "25h"),
+        ("--gate-timeout", "500ms"),
+    ] {
+        let run = cutover(&["execute", "plan.json", flag, value]);
+        assert_eq!(run.code, 2, "{flag} {value}: {}", run.transcript());
+        assert!(run.stderr.contains("out of bounds"), "{}", run.stderr);
+    }
+    let run = cutover(&["resume", "j.jsonl", "--poll-interval", "0s"]);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn a_misspelt_field_in_a_plan_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = saved_plan(dir.path());
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut doc = doc;
+    doc["waves"][0]["services"][0]["deploy"] = serde_json::json!({
+        "listener": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/1/2",
+        "rulee": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/shop/1/2/3",
+        "target_groups": [
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/1",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b/2"
+        ],
+        "strategy": "all-at-once",
+        "steps": [100],
+        "bake_ms": 1000
+    });
+    std::fs::write(&plan, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
+    let run = cutover(&[
+        "execute",
+        plan.to_str().expect("utf-8"),
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--region",
+        "us-east-1",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("unknown field `rulee`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_plan_of_another_format_version_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = saved_plan(dir.path());
+    let text = std::fs::read_to_string(&plan)
+        .expect("plan")
+        .replace("\"format_version\": 1", "\"format_version\": 7");
+    std::fs::write(&plan, text).expect("write");
+    let run = cutover(&["execute", plan.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("has plan format version 7"),
         "{}",
         run.stderr
     );
