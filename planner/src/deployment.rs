@@ -14,6 +14,7 @@ pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
 
 /// How one service is switched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployDoc {
     /// Production listener ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +57,7 @@ pub struct DeployDoc {
 
 /// ECS cluster and services.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EcsDoc {
     /// The cluster.
     pub cluster: String,
@@ -70,6 +72,7 @@ pub struct EcsDoc {
 /// Where and how green's Actuator is checked. Never holds a token, only the
 /// name of the environment variable that holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HealthDoc {
     /// Actuator base URL.
     pub url: String,
@@ -87,6 +90,7 @@ pub struct HealthDoc {
 
 /// The blue target group and how the plan knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlueDoc {
     /// The target group ARN that receives production traffic.
     pub target_group: String,

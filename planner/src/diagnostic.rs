@@ -215,6 +215,7 @@ impl Diagnostic {
 /// A diagnostic flattened to the JSON contract:
 /// `{"code", "severity", "message", "file", "line", "column"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DiagnosticRecord {
     /// Stable kebab-case code.
     pub code: Code,

@@ -20,6 +20,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// A plan as a document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanDocument {
     /// [`PLAN_FORMAT_VERSION`] when written.
     pub format_version: u32,
@@ -50,6 +51,7 @@ pub struct PlanDocument {
 
 /// Which matrix, and its exact content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatrixRef {
     /// The path as given on the command line (the executor rewrites it
     /// relative to the plan file).
@@ -60,6 +62,7 @@ pub struct MatrixRef {
 
 /// One wave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WaveDoc {
     /// The services switching together, sorted.
     pub services: Vec<StepDoc>,
@@ -67,6 +70,7 @@ pub struct WaveDoc {
 
 /// One service's switch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepDoc {
     /// The service.
     pub service: String,
@@ -81,6 +85,7 @@ pub struct StepDoc {
 
 /// An ordering constraint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConstraintDoc {
     /// Switches first.
     pub before: String,
@@ -92,6 +97,7 @@ pub struct ConstraintDoc {
 
 /// Why no safe order exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Explanation {
     /// One sentence.
     pub summary: String,
@@ -108,6 +114,7 @@ pub struct Explanation {
 
 /// A broken steady state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BrokenStateDoc {
     /// `current` or `target`.
     pub state: String,
@@ -117,6 +124,7 @@ pub struct BrokenStateDoc {
 
 /// A pair that allows neither order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConflictDoc {
     /// The consumer.
     pub consumer: String,
@@ -130,6 +138,7 @@ pub struct ConflictDoc {
 
 /// A cycle of constraints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CycleDoc {
     /// `[a, b, a]`.
     pub path: Vec<String>,
@@ -139,6 +148,7 @@ pub struct CycleDoc {
 
 /// One unmet requirement, with positions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Problem {
     /// The sentence.
     pub message: String,
@@ -164,6 +174,7 @@ pub struct Problem {
 
 /// A place in the matrix file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Position {
     /// The file.
     pub file: String,
@@ -175,6 +186,7 @@ pub struct Position {
 
 /// A hint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HintDoc {
     /// The sentence.
     pub message: String,
@@ -452,5 +464,84 @@ mod tests {
         );
         assert_eq!(rel("/w", "/w/shop.yaml"), Path::new("shop.yaml"));
         assert_eq!(rel("/w/a/b", "/w/shop.yaml"), Path::new("../../shop.yaml"));
+    }
+
+    /// The plan documents in the CLI snapshots, as `(snapshot, stdout)`.
+    fn snapshot_documents(format: &str) -> Vec<(String, String)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli/snapshots");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("snapshots") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let is_plan = name.contains(&format!("plan-{format}@"))
+                || name.contains(&format!("plan-check-health-unhealthy-{format}"));
+            if !is_plan {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("snapshot");
+            let stdout = text
+                .split_once("----- stdout -----\n")
+                .and_then(|(_, rest)| rest.split_once("\n----- stderr -----"))
+                .map(|(stdout, _)| stdout.to_owned())
+                .expect("a transcript");
+            found.push((name, stdout));
+        }
+        found
+    }
+
+    /// Guards against plan documents that no longer read back once
+    /// `deny_unknown_fields` is on, and against silently changed output.
+    #[test]
+    fn every_plan_snapshot_reads_back_unchanged() {
+        let json = snapshot_documents("json");
+        assert!(json.len() >= 8, "{} JSON plans", json.len());
+        for (name, text) in json {
+            let doc: PlanDocument = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name} does not read back: {e}"));
+            let again = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+            assert_eq!(again, text, "{name} is not written back byte for byte");
+        }
+        let yaml = snapshot_documents("yaml");
+        assert!(yaml.len() >= 8, "{} YAML plans", yaml.len());
+        for (name, text) in yaml {
+            let doc: Result<PlanDocument, _> = serde_saphyr::from_str(&text);
+            assert!(doc.is_ok(), "{name} does not read back: {doc:?}");
+        }
+    }
+
+    /// Regression: a misspelt field (`rulee`) in a plan used to be ignored.
+    #[test]
+    fn a_misspelt_field_in_a_plan_is_refused() {
+        let (_, text) = snapshot_documents("json")
+            .into_iter()
+            .find(|(name, _)| name.contains("plan-json@shop.yaml"))
+            .expect("the shop plan");
+        let misspelt = text.replacen("\"rule\":", "\"rulee\":", 1);
+        assert_ne!(misspelt, text);
+        let error = serde_json::from_str::<PlanDocument>(&misspelt)
+            .expect_err("`rulee` is refused")
+            .to_string();
+        assert!(error.contains("unknown field `rulee`"), "{error}");
+        for (field, inside) in [
+            ("\"feasible\":", "the document"),
+            ("\"bake_ms\":", "`deploy`"),
+            ("\"cluster\":", "`ecs`"),
+            ("\"timeout_ms\":", "`health`"),
+            ("\"target_group\":", "`blue`"),
+            ("\"reason\":", "a constraint"),
+        ] {
+            if !text.contains(field) {
+                continue;
+            }
+            let extra = text.replacen(field, &format!("\"extra\": 1, {field}"), 1);
+            assert!(
+                serde_json::from_str::<PlanDocument>(&extra).is_err(),
+                "an unknown field in {inside} is accepted"
+            );
+        }
     }
 }
