@@ -269,19 +269,55 @@ impl PlanDocument {
 impl PlanDocument {
     /// Records the matrix path relative to the directory of `plan_file`, where
     /// the plan is about to be written, so that `execute` finds the matrix from
-    /// any working directory. Paths that cannot be made absolute are kept.
+    /// any working directory.
+    ///
+    /// Both paths are resolved first (symbolic links and `..` included), so `cd w2 && cutover plan m.yaml -o ../plans/p.json`
+    /// records `../w2/m.yaml`. When no relative path exists (another drive),
+    /// the absolute matrix path is recorded; when the paths cannot be resolved
+    /// at all, the path is kept as given.
     pub fn relocate_matrix(&mut self, plan_file: &Path) {
-        let (Ok(matrix), Ok(plan)) = (
-            std::path::absolute(&self.matrix.path),
-            std::path::absolute(plan_file),
-        ) else {
+        let matrix = std::path::absolute(&self.matrix.path).ok();
+        let plan = std::path::absolute(plan_file).ok();
+        let Some((matrix, plan_dir)) = matrix.zip(plan.as_deref().and_then(Path::parent)) else {
             return;
         };
-        let plan_dir = plan.parent().unwrap_or(Path::new("/"));
-        self.matrix.path = relative_path(plan_dir, &matrix)
+        self.matrix.path = relative_path(&resolved(plan_dir), &resolved(&matrix))
             .to_string_lossy()
             .replace('\\', "/");
     }
+}
+
+/// An absolute `path`, normalised: its longest existing prefix is
+/// canonicalised (resolving symbolic links and `..` the way the file system
+/// will when the recorded path is followed), and the rest, which does not
+/// exist yet, is normalised lexically.
+fn resolved(path: &Path) -> PathBuf {
+    let parts: Vec<Component> = path.components().collect();
+    for keep in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..keep].iter().collect();
+        if let Ok(mut canonical) = prefix.canonicalize() {
+            canonical.extend(&parts[keep..]);
+            return normalise(&canonical);
+        }
+    }
+    normalise(path)
+}
+
+/// Removes `.` and folds `name/..` without looking at the file system.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() && !out.has_root() {
+                    out.push(component.as_os_str());
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// `to` relative to the directory `from` (both absolute, already normalised).
@@ -464,6 +500,15 @@ mod tests {
         );
         assert_eq!(rel("/w", "/w/shop.yaml"), Path::new("shop.yaml"));
         assert_eq!(rel("/w/a/b", "/w/shop.yaml"), Path::new("../../shop.yaml"));
+    }
+
+    #[test]
+    fn normalising_folds_dots() {
+        assert_eq!(
+            normalise(Path::new("/t/w2/../w2plans/./p")),
+            Path::new("/t/w2plans/p")
+        );
+        assert_eq!(normalise(Path::new("/..")), Path::new("/"));
     }
 
     /// The plan documents in the CLI snapshots, as `(snapshot, stdout)`.
