@@ -135,14 +135,14 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         Strategy::AllAtOnce => vec![100],
         _ => deploy
             .steps
-            .clone()
-            .or_else(|| defaults.steps.clone())
-            .unwrap_or_else(|| default_steps(strategy)),
+            .as_ref()
+            .or(defaults.steps.as_ref())
+            .map_or_else(|| default_steps(strategy), |steps| steps.value.clone()),
     };
     let target_groups: Vec<String> = deploy
         .target_groups
         .as_ref()
-        .map(|t| t.value.clone())
+        .map(|list| list.iter().map(|t| t.value.clone()).collect())
         .unwrap_or_default();
     let image = service
         .release(service.target_version())
@@ -159,7 +159,7 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         test_listener: deploy.test_listener.as_ref().map(|t| t.value.clone()),
         ecs: deploy.ecs.as_ref().map(|e| EcsDoc {
             cluster: e.cluster.clone(),
-            services: e.services.clone(),
+            services: e.services.iter().map(|s| s.value.clone()).collect(),
             container: e.container.clone(),
         }),
         image,

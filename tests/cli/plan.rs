@@ -292,3 +292,44 @@ fn the_matrix_path_resolves_through_symbolic_links() {
         base.join("w/m.yaml")
     );
 }
+
+/// A password in a health URL makes the matrix invalid, and appears nowhere
+/// in the plan document, whatever the format.
+#[test]
+fn no_password_reaches_a_plan_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "s3cr3t-Pa55";
+    let matrix = std::fs::read_to_string(root().join("matrices/shop.yaml"))
+        .expect("shop")
+        .replace(
+            "https://shop-test.internal:8443/orders/actuator",
+            &format!("https://actuator:{secret}@shop-test.internal:8443/orders/actuator"),
+        );
+    assert!(matrix.contains(secret));
+    std::fs::write(dir.path().join("m.yaml"), matrix).expect("write");
+    for format in ["json", "yaml", "markdown", "human"] {
+        let output = format!("plan.{format}");
+        let run = cutover_in(
+            dir.path(),
+            &["plan", "m.yaml", "--format", format, "-o", &output],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{format}: {}", run.transcript());
+        assert!(!run.transcript().contains(secret), "{}", run.transcript());
+        let written = std::fs::read_to_string(dir.path().join(&output)).unwrap_or_default();
+        assert!(!written.contains(secret), "{format}: {written}");
+        if format == "json" {
+            let doc: serde_json::Value = serde_json::from_str(&written).expect("json");
+            assert_eq!(doc["feasible"], false);
+            assert_eq!(doc["waves"], serde_json::json!([]));
+            assert_eq!(doc["diagnostics"][0]["code"], "credentials-in-url");
+            assert!(
+                doc["diagnostics"][0]["message"]
+                    .as_str()
+                    .expect("message")
+                    .contains("actuator:***@"),
+                "{written}"
+            );
+        }
+    }
+}
