@@ -31,7 +31,7 @@ pub fn render_diagnostics(source: &SourceFile, diagnostics: &[Diagnostic]) -> St
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
         .with_width(100)
         .with_links(false);
-    let named = NamedSource::new(source.path(), source.text().to_owned());
+    let named = NamedSource::new(source.path(), source.display_text().into_owned());
     let mut out = String::new();
     for diagnostic in diagnostics {
         if !fits_in_a_snippet(source, diagnostic) {

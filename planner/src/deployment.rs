@@ -14,6 +14,7 @@ pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
 
 /// How one service is switched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployDoc {
     /// Production listener ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +57,7 @@ pub struct DeployDoc {
 
 /// ECS cluster and services.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EcsDoc {
     /// The cluster.
     pub cluster: String,
@@ -70,6 +72,7 @@ pub struct EcsDoc {
 /// Where and how green's Actuator is checked. Never holds a token, only the
 /// name of the environment variable that holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HealthDoc {
     /// Actuator base URL.
     pub url: String,
@@ -87,6 +90,7 @@ pub struct HealthDoc {
 
 /// The blue target group and how the plan knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlueDoc {
     /// The target group ARN that receives production traffic.
     pub target_group: String,
@@ -131,14 +135,14 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         Strategy::AllAtOnce => vec![100],
         _ => deploy
             .steps
-            .clone()
-            .or_else(|| defaults.steps.clone())
-            .unwrap_or_else(|| default_steps(strategy)),
+            .as_ref()
+            .or(defaults.steps.as_ref())
+            .map_or_else(|| default_steps(strategy), |steps| steps.value.clone()),
     };
     let target_groups: Vec<String> = deploy
         .target_groups
         .as_ref()
-        .map(|t| t.value.clone())
+        .map(|list| list.iter().map(|t| t.value.clone()).collect())
         .unwrap_or_default();
     let image = service
         .release(service.target_version())
@@ -155,7 +159,7 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         test_listener: deploy.test_listener.as_ref().map(|t| t.value.clone()),
         ecs: deploy.ecs.as_ref().map(|e| EcsDoc {
             cluster: e.cluster.clone(),
-            services: e.services.clone(),
+            services: e.services.iter().map(|s| s.value.clone()).collect(),
             container: e.container.clone(),
         }),
         image,

@@ -95,6 +95,24 @@ codes! {
     IncompatibleTargetState = "incompatible-target-state",
     /// An override from the command line names an unknown service or release.
     InvalidOverride = "invalid-override",
+    /// A duration outside the range its field accepts (`bake` over 24 hours, ...).
+    DurationOutOfRange = "duration-out-of-range",
+    /// A `deploy` ARN of the wrong kind or shape (a listener ARN in `rule`, ...).
+    InvalidArn = "invalid-arn",
+    /// `target_groups` names the same target group twice.
+    DuplicateTargetGroup = "duplicate-target-group",
+    /// `ecs.services` names the same ECS service twice.
+    DuplicateEcsService = "duplicate-ecs-service",
+    /// `steps` where the strategy is `all-at-once`, so they would never be used.
+    StepsWithoutStrategy = "steps-without-strategy",
+    /// A release `image` of a service whose `deploy` has no `ecs` to run it.
+    ImageWithoutEcs = "image-without-ecs",
+    /// An Actuator URL that is not `http://` or `https://` with a host.
+    InvalidUrl = "invalid-url",
+    /// A user name or password in an Actuator URL.
+    CredentialsInUrl = "credentials-in-url",
+    /// The bearer token would travel over plain `http://` to a host that is not loopback.
+    TokenOverHttp = "token-over-http",
 }
 
 impl fmt::Display for Code {
@@ -215,6 +233,7 @@ impl Diagnostic {
 /// A diagnostic flattened to the JSON contract:
 /// `{"code", "severity", "message", "file", "line", "column"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DiagnosticRecord {
     /// Stable kebab-case code.
     pub code: Code,

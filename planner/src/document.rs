@@ -20,6 +20,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// A plan as a document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanDocument {
     /// [`PLAN_FORMAT_VERSION`] when written.
     pub format_version: u32,
@@ -50,6 +51,7 @@ pub struct PlanDocument {
 
 /// Which matrix, and its exact content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatrixRef {
     /// The path as given on the command line (the executor rewrites it
     /// relative to the plan file).
@@ -60,6 +62,7 @@ pub struct MatrixRef {
 
 /// One wave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WaveDoc {
     /// The services switching together, sorted.
     pub services: Vec<StepDoc>,
@@ -67,6 +70,7 @@ pub struct WaveDoc {
 
 /// One service's switch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepDoc {
     /// The service.
     pub service: String,
@@ -81,6 +85,7 @@ pub struct StepDoc {
 
 /// An ordering constraint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConstraintDoc {
     /// Switches first.
     pub before: String,
@@ -92,6 +97,7 @@ pub struct ConstraintDoc {
 
 /// Why no safe order exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Explanation {
     /// One sentence.
     pub summary: String,
@@ -108,6 +114,7 @@ pub struct Explanation {
 
 /// A broken steady state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BrokenStateDoc {
     /// `current` or `target`.
     pub state: String,
@@ -117,6 +124,7 @@ pub struct BrokenStateDoc {
 
 /// A pair that allows neither order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConflictDoc {
     /// The consumer.
     pub consumer: String,
@@ -130,6 +138,7 @@ pub struct ConflictDoc {
 
 /// A cycle of constraints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CycleDoc {
     /// `[a, b, a]`.
     pub path: Vec<String>,
@@ -139,6 +148,7 @@ pub struct CycleDoc {
 
 /// One unmet requirement, with positions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Problem {
     /// The sentence.
     pub message: String,
@@ -164,6 +174,7 @@ pub struct Problem {
 
 /// A place in the matrix file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Position {
     /// The file.
     pub file: String,
@@ -175,6 +186,7 @@ pub struct Position {
 
 /// A hint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HintDoc {
     /// The sentence.
     pub message: String,
@@ -257,19 +269,55 @@ impl PlanDocument {
 impl PlanDocument {
     /// Records the matrix path relative to the directory of `plan_file`, where
     /// the plan is about to be written, so that `execute` finds the matrix from
-    /// any working directory. Paths that cannot be made absolute are kept.
+    /// any working directory.
+    ///
+    /// Both paths are resolved first (symbolic links and `..` included), so `cd w2 && cutover plan m.yaml -o ../plans/p.json`
+    /// records `../w2/m.yaml`. When no relative path exists (another drive),
+    /// the absolute matrix path is recorded; when the paths cannot be resolved
+    /// at all, the path is kept as given.
     pub fn relocate_matrix(&mut self, plan_file: &Path) {
-        let (Ok(matrix), Ok(plan)) = (
-            std::path::absolute(&self.matrix.path),
-            std::path::absolute(plan_file),
-        ) else {
+        let matrix = std::path::absolute(&self.matrix.path).ok();
+        let plan = std::path::absolute(plan_file).ok();
+        let Some((matrix, plan_dir)) = matrix.zip(plan.as_deref().and_then(Path::parent)) else {
             return;
         };
-        let plan_dir = plan.parent().unwrap_or(Path::new("/"));
-        self.matrix.path = relative_path(plan_dir, &matrix)
+        self.matrix.path = relative_path(&resolved(plan_dir), &resolved(&matrix))
             .to_string_lossy()
             .replace('\\', "/");
     }
+}
+
+/// An absolute `path`, normalised: its longest existing prefix is
+/// canonicalised (resolving symbolic links and `..` the way the file system
+/// will when the recorded path is followed), and the rest, which does not
+/// exist yet, is normalised lexically.
+fn resolved(path: &Path) -> PathBuf {
+    let parts: Vec<Component> = path.components().collect();
+    for keep in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..keep].iter().collect();
+        if let Ok(mut canonical) = prefix.canonicalize() {
+            canonical.extend(&parts[keep..]);
+            return normalise(&canonical);
+        }
+    }
+    normalise(path)
+}
+
+/// Removes `.` and folds `name/..` without looking at the file system.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() && !out.has_root() {
+                    out.push(component.as_os_str());
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// `to` relative to the directory `from` (both absolute, already normalised).
@@ -452,5 +500,93 @@ mod tests {
         );
         assert_eq!(rel("/w", "/w/shop.yaml"), Path::new("shop.yaml"));
         assert_eq!(rel("/w/a/b", "/w/shop.yaml"), Path::new("../../shop.yaml"));
+    }
+
+    #[test]
+    fn normalising_folds_dots() {
+        assert_eq!(
+            normalise(Path::new("/t/w2/../w2plans/./p")),
+            Path::new("/t/w2plans/p")
+        );
+        assert_eq!(normalise(Path::new("/..")), Path::new("/"));
+    }
+
+    /// The plan documents in the CLI snapshots, as `(snapshot, stdout)`.
+    fn snapshot_documents(format: &str) -> Vec<(String, String)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli/snapshots");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("snapshots") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let is_plan = name.contains(&format!("plan-{format}@"))
+                || name.contains(&format!("plan-check-health-unhealthy-{format}"));
+            if !is_plan {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("snapshot");
+            let stdout = text
+                .split_once("----- stdout -----\n")
+                .and_then(|(_, rest)| rest.split_once("\n----- stderr -----"))
+                .map(|(stdout, _)| stdout.to_owned())
+                .expect("a transcript");
+            found.push((name, stdout));
+        }
+        found
+    }
+
+    /// Guards against plan documents that no longer read back once
+    /// `deny_unknown_fields` is on, and against silently changed output.
+    #[test]
+    fn every_plan_snapshot_reads_back_unchanged() {
+        let json = snapshot_documents("json");
+        assert!(json.len() >= 8, "{} JSON plans", json.len());
+        for (name, text) in json {
+            let doc: PlanDocument = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name} does not read back: {e}"));
+            let again = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+            assert_eq!(again, text, "{name} is not written back byte for byte");
+        }
+        let yaml = snapshot_documents("yaml");
+        assert!(yaml.len() >= 8, "{} YAML plans", yaml.len());
+        for (name, text) in yaml {
+            let doc: Result<PlanDocument, _> = serde_saphyr::from_str(&text);
+            assert!(doc.is_ok(), "{name} does not read back: {doc:?}");
+        }
+    }
+
+    /// Regression: a misspelt field (`rulee`) in a plan used to be ignored.
+    #[test]
+    fn a_misspelt_field_in_a_plan_is_refused() {
+        let (_, text) = snapshot_documents("json")
+            .into_iter()
+            .find(|(name, _)| name.contains("plan-json@shop.yaml"))
+            .expect("the shop plan");
+        let misspelt = text.replacen("\"rule\":", "\"rulee\":", 1);
+        assert_ne!(misspelt, text);
+        let error = serde_json::from_str::<PlanDocument>(&misspelt)
+            .expect_err("`rulee` is refused")
+            .to_string();
+        assert!(error.contains("unknown field `rulee`"), "{error}");
+        for (field, inside) in [
+            ("\"feasible\":", "the document"),
+            ("\"bake_ms\":", "`deploy`"),
+            ("\"cluster\":", "`ecs`"),
+            ("\"timeout_ms\":", "`health`"),
+            ("\"target_group\":", "`blue`"),
+            ("\"reason\":", "a constraint"),
+        ] {
+            if !text.contains(field) {
+                continue;
+            }
+            let extra = text.replacen(field, &format!("\"extra\": 1, {field}"), 1);
+            assert!(
+                serde_json::from_str::<PlanDocument>(&extra).is_err(),
+                "an unknown field in {inside} is accepted"
+            );
+        }
     }
 }

@@ -45,8 +45,8 @@ pub use health::{
     Secret, ServiceHealth, health_targets, render_health,
 };
 pub use matrix::{
-    Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, Matrix, Provided,
-    Release, Service, Strategy, load, parse_duration,
+    Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
+    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load, parse_duration,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, NoSafeOrder, Plan, Step, Wave, plan};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

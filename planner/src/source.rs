@@ -1,6 +1,7 @@
 //! The text of a matrix file and the mapping between byte offsets and
 //! 1-based line/column positions.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A source file held in memory: its display path and its text.
@@ -63,9 +64,47 @@ impl SourceFile {
         (line_index as u32 + 1, column as u32 + 1)
     }
 
+    /// The text as it may be shown in snippets: the password of every URL
+    /// (`scheme://user:PASSWORD@host`) replaced by as many `*` as it has
+    /// bytes, so that positions stay valid and no password is ever printed.
+    pub fn display_text(&self) -> Cow<'_, str> {
+        hide_url_passwords(&self.text)
+    }
+
     /// The text at `offset..offset+len`, when that is a valid range.
     pub fn slice(&self, offset: usize, len: usize) -> Option<&str> {
         self.text.get(offset..offset.checked_add(len)?)
+    }
+}
+
+/// `text` with the password in every `scheme://user:password@host` replaced
+/// by `*`, byte for byte.
+fn hide_url_passwords(text: &str) -> Cow<'_, str> {
+    let mut hidden: Option<Vec<u8>> = None;
+    for (start, _) in text.match_indices("://") {
+        let authority_start = start + 3;
+        let rest = &text[authority_start..];
+        let authority_len = rest
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '`' | '<' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(rest.len());
+        let authority = &rest[..authority_len];
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let Some(colon) = authority[..at].find(':') else {
+            continue;
+        };
+        let bytes = hidden.get_or_insert_with(|| text.as_bytes().to_vec());
+        for byte in &mut bytes[authority_start + colon + 1..authority_start + at] {
+            *byte = b'*';
+        }
+    }
+    match hidden {
+        None => Cow::Borrowed(text),
+        // Only whole characters between ASCII `:` and `@` were replaced.
+        Some(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 
@@ -82,5 +121,21 @@ mod tests {
         assert_eq!(file.line_column(0), (1, 1));
         assert_eq!(file.offset_of(4, 1), 10);
         assert_eq!(file.offset_of(99, 99), 11);
+    }
+
+    #[test]
+    fn url_passwords_are_hidden_byte_for_byte() {
+        let file = SourceFile::new(
+            "m.yaml",
+            "a: https://user:s3cré@host/x\nb: http://host:80/x@y\nc: 'ftp://u:p@h'\n",
+        );
+        let shown = file.display_text();
+        assert_eq!(
+            shown,
+            "a: https://user:******@host/x\nb: http://host:80/x@y\nc: 'ftp://u:*@h'\n"
+        );
+        assert_eq!(shown.len(), file.text().len());
+        let plain = SourceFile::new("m.yaml", "a: https://host/x\n");
+        assert!(matches!(plain.display_text(), Cow::Borrowed(_)));
     }
 }

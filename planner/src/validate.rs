@@ -98,7 +98,7 @@ pub(crate) fn validate_source(source: SourceFile, limits: &Limits) -> Validated 
 
 /// Every semantic problem of a structurally read matrix.
 pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = crate::matrix::deploy_checks::check_deploy(matrix);
     check_ownership(matrix, &mut diagnostics);
     let catalog = Catalog::new(matrix);
     let mut releases_ok = true;

@@ -15,9 +15,14 @@ fn cutover(args: &[&str]) -> Run {
 
 /// Runs `cutover ARGS` from the workspace root with extra environment variables.
 fn cutover_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    cutover_in(&root(), args, env)
+}
+
+/// Runs `cutover ARGS` in the working directory `dir` with extra environment variables.
+fn cutover_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .env_remove("ACTUATOR_TOKEN")
         .env_remove("AWS_PROFILE")
         .envs(env.iter().copied())

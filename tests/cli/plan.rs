@@ -217,3 +217,119 @@ fn output_file_receives_the_plan() {
         serde_json::from_slice(&std::fs::read(&out).expect("written")).expect("json");
     assert_eq!(doc["feasible"], true);
 }
+
+/// Regression: `cd w2 && cutover plan m.yaml -o ../w2plans/p.json` recorded
+/// `../../m.yaml`, which does not resolve from the plan's folder.
+#[test]
+fn the_matrix_path_is_relative_to_the_plan_for_any_output_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().canonicalize().expect("canonical temp dir");
+    let work = base.join("w2");
+    std::fs::create_dir_all(&work).expect("mkdir w2");
+    std::fs::create_dir_all(base.join("w2plans")).expect("mkdir w2plans");
+    std::fs::create_dir_all(work.join("sub")).expect("mkdir w2/sub");
+    std::fs::copy(root().join("matrices/minimal.yaml"), work.join("m.yaml")).expect("copy");
+    let absolute_plan = base.join("w2plans/abs.json");
+    let absolute_matrix = work.join("sub/../m.yaml");
+    let cases = [
+        ("m.yaml", "../w2plans/p.json", "../w2/m.yaml"),
+        ("./m.yaml", "../w2plans/./q.json", "../w2/m.yaml"),
+        ("sub/../m.yaml", "sub/../../w2plans/r.json", "../w2/m.yaml"),
+        ("../w2/m.yaml", "p.json", "m.yaml"),
+        ("m.yaml", "sub/p.json", "../m.yaml"),
+        (
+            absolute_matrix.to_str().expect("utf-8"),
+            absolute_plan.to_str().expect("utf-8"),
+            "../w2/m.yaml",
+        ),
+    ];
+    for (matrix, output, expected) in cases {
+        let run = cutover_in(
+            &work,
+            &["plan", matrix, "--format", "json", "-o", output],
+            &[],
+        );
+        assert_eq!(run.code, 0, "{matrix} -o {output}: {}", run.transcript());
+        let plan = work.join(output);
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan written"))
+                .expect("json");
+        let recorded = doc["matrix"]["path"].as_str().expect("path");
+        assert_eq!(recorded, expected, "{matrix} -o {output}");
+        let resolved = plan.parent().expect("folder").join(recorded);
+        assert_eq!(
+            resolved.canonicalize().expect("the recorded path resolves"),
+            work.join("m.yaml"),
+            "{matrix} -o {output}"
+        );
+    }
+}
+
+/// Through a symbolic link to the plans folder, the path still resolves.
+#[cfg(unix)]
+#[test]
+fn the_matrix_path_resolves_through_symbolic_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().canonicalize().expect("canonical temp dir");
+    std::fs::create_dir_all(base.join("deep/plans")).expect("mkdir");
+    std::fs::create_dir_all(base.join("w")).expect("mkdir");
+    std::os::unix::fs::symlink(base.join("deep/plans"), base.join("w/plans")).expect("symlink");
+    std::fs::copy(root().join("matrices/minimal.yaml"), base.join("w/m.yaml")).expect("copy");
+    let run = cutover_in(
+        &base.join("w"),
+        &["plan", "m.yaml", "--format", "json", "-o", "plans/p.json"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan = base.join("w/plans/p.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("json");
+    let recorded = doc["matrix"]["path"].as_str().expect("path");
+    assert_eq!(recorded, "../../w/m.yaml");
+    let resolved = plan.parent().expect("folder").join(recorded);
+    assert_eq!(
+        resolved.canonicalize().expect("resolves"),
+        base.join("w/m.yaml")
+    );
+}
+
+/// A password in a health URL makes the matrix invalid, and appears nowhere
+/// in the plan document, whatever the format.
+#[test]
+fn no_password_reaches_a_plan_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = "s3cr3t-Pa55";
+    let matrix = std::fs::read_to_string(root().join("matrices/shop.yaml"))
+        .expect("shop")
+        .replace(
+            "https://shop-test.internal:8443/orders/actuator",
+            &format!("https://actuator:{secret}@shop-test.internal:8443/orders/actuator"),
+        );
+    assert!(matrix.contains(secret));
+    std::fs::write(dir.path().join("m.yaml"), matrix).expect("write");
+    for format in ["json", "yaml", "markdown", "human"] {
+        let output = format!("plan.{format}");
+        let run = cutover_in(
+            dir.path(),
+            &["plan", "m.yaml", "--format", format, "-o", &output],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{format}: {}", run.transcript());
+        assert!(!run.transcript().contains(secret), "{}", run.transcript());
+        let written = std::fs::read_to_string(dir.path().join(&output)).unwrap_or_default();
+        assert!(!written.contains(secret), "{format}: {written}");
+        if format == "json" {
+            let doc: serde_json::Value = serde_json::from_str(&written).expect("json");
+            assert_eq!(doc["feasible"], false);
+            assert_eq!(doc["waves"], serde_json::json!([]));
+            assert_eq!(doc["diagnostics"][0]["code"], "credentials-in-url");
+            assert!(
+                doc["diagnostics"][0]["message"]
+                    .as_str()
+                    .expect("message")
+                    .contains("actuator:***@"),
+                "{written}"
+            );
+        }
+    }
+}

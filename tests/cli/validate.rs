@@ -14,7 +14,9 @@ fn invalid_matrices() {
             human.code, json.code,
             "{file}: exit codes differ between formats"
         );
-        let expected = if file.ends_with("target-older-than-current.yaml") {
+        // Files with warnings only are valid.
+        let warnings_only = ["target-older-than-current.yaml", "token-over-http.yaml"];
+        let expected = if warnings_only.iter().any(|w| file.ends_with(w)) {
             0
         } else {
             1
@@ -235,4 +237,69 @@ fn schema_is_json_schema() {
         schema["required"],
         serde_json::json!(["version", "services"])
     );
+}
+
+/// A password in an Actuator URL is an error that never shows the password:
+/// not in messages, not in snippets, not in any format.
+#[test]
+fn credentials_in_a_url_are_never_echoed() {
+    let file = "matrices/invalid/credentials-in-url.yaml";
+    let secret = "s3cr3t-Pa55";
+    assert!(
+        std::fs::read_to_string(root().join(file))
+            .expect("matrix")
+            .contains(secret)
+    );
+    for format in ["human", "json", "github"] {
+        let run = cutover(&["validate", "--format", format, file]);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(run.stdout.contains("credentials-in-url"), "{}", run.stdout);
+        assert!(
+            !run.transcript().contains(secret),
+            "{format}: {}",
+            run.transcript()
+        );
+    }
+}
+
+/// `steps` with an inherited `canary` or `linear` strategy, or defaults used
+/// by a service that sets one, are fine.
+#[test]
+fn steps_with_a_strategy_from_anywhere_are_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        "defaults:\n  deploy: {strategy: canary}\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}}, deploy: {steps: [5, 100]}}\n",
+        "defaults:\n  deploy: {steps: [5, 100]}\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}}, deploy: {strategy: linear}}\n",
+        "defaults:\n  deploy: {strategy: linear, steps: [5, 100]}\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}}, deploy: {strategy: all-at-once}}\n",
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("m{i}.yaml"));
+        std::fs::write(&path, format!("version: 1\n{case}")).expect("write");
+        let run = cutover(&[
+            "validate",
+            "--format",
+            "json",
+            path.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(run.code, 0, "{case}\n{}", run.transcript());
+        assert_eq!(run.json()["diagnostics"], serde_json::json!([]), "{case}");
+    }
+}
+
+/// Only a warning: the token goes over plain HTTP to a host that is not loopback.
+#[test]
+fn a_token_over_plain_http_is_a_warning() {
+    let report = cutover(&[
+        "validate",
+        "--format",
+        "json",
+        "matrices/invalid/token-over-http.yaml",
+    ])
+    .json();
+    assert_eq!(report["valid"], true);
+    let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "token-over-http");
+    assert_eq!(diagnostics[0]["severity"], "warning");
+    assert_eq!(diagnostics[0]["line"], 12);
 }

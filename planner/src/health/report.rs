@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The health of the green side of every service checked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HealthReport {
     /// Every service is healthy (true when there is none).
     pub healthy: bool,
@@ -14,6 +15,7 @@ pub struct HealthReport {
 
 /// The health of one green side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceHealth {
     /// The service name.
     pub service: String,

@@ -3,6 +3,14 @@
 use std::time::Duration;
 
 use super::Located;
+use crate::yaml::Span;
+
+/// The longest `bake` accepted (`24h`).
+pub const MAX_BAKE: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest `defaults.health.timeout` accepted per Actuator request (`5m`);
+/// it must also be more than zero.
+pub const MAX_HEALTH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// How traffic moves from blue to green.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,10 +45,12 @@ pub struct EcsServices {
     /// The ECS cluster.
     pub cluster: String,
     /// ECS service names, in the same order as `target_groups`.
-    pub services: Vec<String>,
+    pub services: Vec<Located<String>>,
     /// The container that gets the release's image (`ecs.container`); when
     /// absent, the one container whose image repository matches the image's.
     pub container: Option<String>,
+    /// Where the `ecs` mapping is written.
+    pub span: Span,
 }
 
 /// `services.NAME.deploy`: where a service runs and how it is switched.
@@ -57,8 +67,8 @@ pub struct Deploy {
     pub listener: Option<Located<String>>,
     /// Listener rule ARN to switch instead of the default action.
     pub rule: Option<Located<String>>,
-    /// The blue/green pair of target group ARNs.
-    pub target_groups: Option<Located<Vec<String>>>,
+    /// The blue/green pair of target group ARNs, each with its position.
+    pub target_groups: Option<Vec<Located<String>>>,
     /// Test listener pointed at green before the health checks.
     pub test_listener: Option<Located<String>>,
     /// ECS services behind the target groups.
@@ -66,7 +76,7 @@ pub struct Deploy {
     /// Per-service strategy.
     pub strategy: Option<Strategy>,
     /// Per-service traffic steps in percent.
-    pub steps: Option<Vec<u32>>,
+    pub steps: Option<Located<Vec<u32>>>,
     /// Per-service bake time.
     pub bake: Option<Duration>,
 }
@@ -92,7 +102,7 @@ pub struct Defaults {
     /// Default strategy.
     pub strategy: Option<Strategy>,
     /// Default traffic steps in percent.
-    pub steps: Option<Vec<u32>>,
+    pub steps: Option<Located<Vec<u32>>>,
     /// Default bake time.
     pub bake: Option<Duration>,
 }

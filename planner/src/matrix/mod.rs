@@ -5,15 +5,21 @@
 //! Everything keeps its source position so that every later finding can point
 //! at the line it is about.
 
+mod arn;
 mod deploy;
+pub(crate) mod deploy_checks;
 mod load;
 pub(crate) mod read;
+mod url_check;
 
 use std::collections::BTreeMap;
 
 use semver::{Version, VersionReq};
 
-pub use deploy::{Defaults, Deploy, EcsServices, HealthDefaults, Strategy, parse_duration};
+pub use deploy::{
+    Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
+    parse_duration,
+};
 pub use load::{Limits, load};
 
 use crate::source::SourceFile;

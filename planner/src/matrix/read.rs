@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::fast::HashMap;
 
@@ -12,11 +13,46 @@ type What<'a> = &'a dyn Fn() -> String;
 
 use semver::{Version, VersionReq};
 
-use super::deploy::{Defaults, Deploy, EcsServices, HealthDefaults, Strategy, parse_duration};
+use super::deploy::{
+    Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
+    parse_duration,
+};
 use super::{Consumed, Located, Matrix, Provided, Release, Service};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::SourceFile;
 use crate::yaml::{Key, Node, Scalar, Span, Value};
+
+/// The range a duration field accepts, and how to say it.
+struct DurationBounds {
+    /// Whether zero is allowed.
+    zero: bool,
+    /// The longest accepted.
+    max: Duration,
+    /// `at most `24h``, for the message.
+    text: &'static str,
+    /// The fix.
+    hint: &'static str,
+}
+
+impl DurationBounds {
+    fn contains(&self, duration: Duration) -> bool {
+        (self.zero || !duration.is_zero()) && duration <= self.max
+    }
+}
+
+const BAKE_BOUNDS: DurationBounds = DurationBounds {
+    zero: true,
+    max: MAX_BAKE,
+    text: "at most `24h`",
+    hint: "bake for `24h` or less; watch longer outside the cutover",
+};
+
+const TIMEOUT_BOUNDS: DurationBounds = DurationBounds {
+    zero: false,
+    max: MAX_HEALTH_TIMEOUT,
+    text: "more than `0s` and at most `5m`",
+    hint: "a request timeout of a few seconds is usual, e.g. `2s`",
+};
 
 /// The keys each mapping of the format accepts.
 pub(crate) mod keys {
@@ -289,14 +325,14 @@ impl Reader<'_> {
             .get("require")
             .and_then(|n| self.string_list(n, &format!("`require` in {what}")));
         let target_groups = fields.get("target_groups").and_then(|n| {
-            let list = self.string_list(n, &format!("`target_groups` in {what}"))?;
+            let list = self.located_strings(n, &format!("`target_groups` in {what}"))?;
             self.exactly_two(
                 n,
-                &list,
+                list.len(),
                 "`target_groups`",
                 "the blue and the green target group ARN",
             )?;
-            Some(Located::new(list, n.span))
+            Some(list)
         });
         let ecs = fields.get("ecs").and_then(|n| self.ecs(n, &what));
         let (strategy, steps, bake) = self.traffic(&fields, &what);
@@ -327,10 +363,10 @@ impl Reader<'_> {
         };
         let services = match fields.get("services") {
             Some(n) => {
-                let list = self.string_list(n, &format!("`services` in {what}"))?;
+                let list = self.located_strings(n, &format!("`services` in {what}"))?;
                 self.exactly_two(
                     n,
-                    &list,
+                    list.len(),
                     "`ecs.services`",
                     "two ECS service names, in the order of `target_groups`",
                 )?;
@@ -354,6 +390,7 @@ impl Reader<'_> {
             cluster,
             services,
             container,
+            span: node.span,
         })
     }
 
@@ -363,7 +400,7 @@ impl Reader<'_> {
         what: &str,
     ) -> (
         Option<Strategy>,
-        Option<Vec<u32>>,
+        Option<Located<Vec<u32>>>,
         Option<std::time::Duration>,
     ) {
         let strategy = fields.get("strategy").and_then(|n| {
@@ -383,9 +420,10 @@ impl Reader<'_> {
             strategy
         });
         let steps = fields.get("steps").and_then(|n| self.steps(n, what));
-        let bake = fields
-            .get("bake")
-            .and_then(|n| self.duration(n, &format!("`bake` in {what}")));
+        let bake = fields.get("bake").and_then(|n| {
+            let bake = self.duration(n, &format!("`bake` in {what}"))?;
+            self.within(n, bake, &format!("`bake` in {what}"), &BAKE_BOUNDS)
+        });
         (strategy, steps, bake)
     }
 
@@ -409,9 +447,11 @@ impl Reader<'_> {
     fn health_defaults(&mut self, node: &Node) -> Option<HealthDefaults> {
         let what = "`defaults.health`";
         let fields = self.fields(node, what, keys::HEALTH_DEFAULTS)?;
-        let timeout = fields
-            .get("timeout")
-            .and_then(|n| self.duration(n, "`timeout` in `defaults.health`"));
+        let timeout = fields.get("timeout").and_then(|n| {
+            let what = "`timeout` in `defaults.health`";
+            let timeout = self.duration(n, what)?;
+            self.within(n, timeout, what, &TIMEOUT_BOUNDS)
+        });
         let retries = fields
             .get("retries")
             .and_then(|n| self.count(n, "`retries` in `defaults.health`", 0, 10));
@@ -568,6 +608,12 @@ impl Reader<'_> {
     }
 
     fn string_list(&mut self, node: &Node, what: &str) -> Option<Vec<String>> {
+        let strings = self.located_strings(node, what)?;
+        Some(strings.into_iter().map(|l| l.value).collect())
+    }
+
+    /// A list of strings, each with its position.
+    fn located_strings(&mut self, node: &Node, what: &str) -> Option<Vec<Located<String>>> {
         let Value::Seq(items) = &node.value else {
             self.wrong_type(node, what, "a list of strings");
             return None;
@@ -576,24 +622,20 @@ impl Reader<'_> {
             .iter()
             .filter_map(|item| self.string(item, what))
             .collect();
-        (strings.len() == items.len()).then(|| strings.into_iter().map(|l| l.value).collect())
+        (strings.len() == items.len()).then_some(strings)
     }
 
-    fn exactly_two(
-        &mut self,
-        node: &Node,
-        list: &[String],
-        field: &str,
-        expected: &str,
-    ) -> Option<()> {
-        if list.len() == 2 && list[0] != list[1] {
+    /// Two entries (that they differ is checked with the rest of `deploy`,
+    /// in `deploy_checks`).
+    fn exactly_two(&mut self, node: &Node, len: usize, field: &str, expected: &str) -> Option<()> {
+        if len == 2 {
             return Some(());
         }
         self.error(
             Diagnostic::error(
                 Code::InvalidValue,
                 node.span,
-                format!("{field} must name {expected}, found {} entries", list.len()),
+                format!("{field} must name {expected}, found {len} entries"),
             )
             .with_hint("list exactly two different entries"),
         );
@@ -702,7 +744,7 @@ impl Reader<'_> {
         }
     }
 
-    fn steps(&mut self, node: &Node, what: &str) -> Option<Vec<u32>> {
+    fn steps(&mut self, node: &Node, what: &str) -> Option<Located<Vec<u32>>> {
         let what = format!("`steps` in {what}");
         let Value::Seq(items) = &node.value else {
             self.wrong_type(node, &what, "a list of percentages");
@@ -727,7 +769,7 @@ impl Reader<'_> {
             );
             return None;
         }
-        Some(steps)
+        Some(Located::new(steps, node.span))
     }
 
     fn count(&mut self, node: &Node, what: &str, min: u32, max: u32) -> Option<u32> {
@@ -775,6 +817,30 @@ impl Reader<'_> {
             );
         }
         parsed
+    }
+
+    /// `duration` when it is within `bounds`; otherwise a diagnostic.
+    fn within(
+        &mut self,
+        node: &Node,
+        duration: Duration,
+        what: &str,
+        bounds: &DurationBounds,
+    ) -> Option<Duration> {
+        if bounds.contains(duration) {
+            return Some(duration);
+        }
+        let raw = self.raw(node);
+        self.error(
+            Diagnostic::error(
+                Code::DurationOutOfRange,
+                node.span,
+                format!("`{raw}` ({what}) is out of range; expected {}", bounds.text),
+            )
+            .with_label("out of range")
+            .with_hint(bounds.hint),
+        );
+        None
     }
 
     // ----- reporting helpers ----------------------------------------------
