@@ -27,28 +27,28 @@ services:
     releases:
       1.0.0: {provides: {a-api: 1.0.0}}
       2.0.0: {provides: {a-api: [1.0.0, 2.0.0]}}
-    deploy: {listener: arn:listener/a, target_groups: [tg/a-a, tg/a-b]}
+    deploy: {listener: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/a/1, target_groups: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a-a/1, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a-b/1]}
   b:
     current: 1.0.0
     target: 2.0.0
     releases:
       1.0.0: {provides: {b-api: 1.0.0}, consumes: {a-api: "^1"}}
       2.0.0: {provides: {b-api: [1.0.0, 2.0.0]}, consumes: {a-api: "^2"}}
-    deploy: {listener: arn:listener/b, target_groups: [tg/b-a, tg/b-b]}
+    deploy: {listener: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/b/1, target_groups: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b-a/1, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b-b/1]}
   d:
     current: 1.0.0
     target: 2.0.0
     releases:
       1.0.0: {consumes: {a-api: "^1"}}
       2.0.0: {consumes: {a-api: "^2"}}
-    deploy: {listener: arn:listener/d, target_groups: [tg/d-a, tg/d-b]}
+    deploy: {listener: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/d/1, target_groups: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/d-a/1, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/d-b/1]}
   c:
     current: 1.0.0
     target: 2.0.0
     releases:
       1.0.0: {consumes: {b-api: "^1"}}
       2.0.0: {consumes: {b-api: "^2"}}
-    deploy: {listener: arn:listener/c, target_groups: [tg/c-a, tg/c-b]}
+    deploy: {listener: arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/c/1, target_groups: [arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/c-a/1, arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/c-b/1]}
 "#;
 
 /// The whole run, from the stale-plan checks to the summary.
@@ -68,8 +68,12 @@ fn three_waves_canary(bencher: divan::Bencher) {
         let cloud = FakeCloud::new();
         for name in ["a", "b", "c", "d"] {
             cloud.put_route(
-                &Route::Listener(format!("arn:listener/{name}")),
-                Forward::to(&format!("tg/{name}-a")),
+                &Route::Listener(format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/{name}/1"
+                )),
+                Forward::to(&format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{name}-a/1"
+                )),
             );
         }
         let settings = Settings {

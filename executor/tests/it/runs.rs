@@ -19,7 +19,7 @@ use tokio::sync::watch;
 pub(super) fn matrix(deploy_defaults: &str, extra: &dyn Fn(&str) -> String) -> String {
     let service = |name: &str, provides: &str, consumes: &str| {
         format!(
-            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{provides: {{{name}-api: [{provides}]}}, consumes: {{{}}}}}\n    deploy:\n      listener: arn:listener/{name}\n      target_groups: [tg/{name}-a, tg/{name}-b]\n{}",
+            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{provides: {{{name}-api: [{provides}]}}, consumes: {{{}}}}}\n    deploy:\n      listener: {ELB}:listener/app/shop/{name}/1\n      target_groups: [{ELB}:targetgroup/{name}-a/1, {ELB}:targetgroup/{name}-b/1]\n{}",
             consumes.replace("VERSION", "^1"),
             consumes.replace("VERSION", "^2"),
             extra(name)
@@ -107,14 +107,25 @@ pub(super) fn ecs(name: &str) -> String {
     format!("      ecs: {{cluster: shop, services: [{name}-a, {name}-b]}}\n")
 }
 
+/// The ARN prefix of the fake shop's load balancer resources.
+pub(super) const ELB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012";
+
 pub(super) fn route(name: &str) -> Route {
-    Route::Listener(format!("arn:listener/{name}"))
+    Route::Listener(format!("{ELB}:listener/app/shop/{name}/1"))
 }
 pub(super) fn blue(name: &str) -> String {
-    format!("tg/{name}-a")
+    format!("{ELB}:targetgroup/{name}-a/1")
 }
 pub(super) fn green(name: &str) -> String {
-    format!("tg/{name}-b")
+    format!("{ELB}:targetgroup/{name}-b/1")
+}
+
+/// Calls with the ARN prefix taken out, for reading.
+pub(super) fn short_calls(calls: &[String]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| c.replace(&format!("{ELB}:"), ""))
+        .collect()
 }
 
 pub(super) fn settings() -> Settings {
@@ -217,7 +228,7 @@ async fn every_switched_service_costs_few_aws_calls() {
                 s,
                 calls
                     .iter()
-                    .filter(|c| c.contains(&format!("/{s}")))
+                    .filter(|c| c.contains(&format!("/{s}/")) || c.contains(&format!("/{s}-")))
                     .count(),
             )
         })
@@ -249,14 +260,15 @@ async fn canary_steps_are_visible_in_the_listener_weights() {
         .cloud
         .calls()
         .into_iter()
-        .filter(|c| c.starts_with("ModifyListener arn:listener/a "))
+        .map(|c| c.replace(&format!("{ELB}:"), ""))
+        .filter(|c| c.starts_with("ModifyListener listener/app/shop/a/1 "))
         .collect();
     assert_eq!(
         modifications,
         [
-            "ModifyListener arn:listener/a tg/a-a=90,tg/a-b=10",
-            "ModifyListener arn:listener/a tg/a-a=50,tg/a-b=50",
-            "ModifyListener arn:listener/a tg/a-b=1",
+            "ModifyListener listener/app/shop/a/1 targetgroup/a-a/1=90,targetgroup/a-b/1=10",
+            "ModifyListener listener/app/shop/a/1 targetgroup/a-a/1=50,targetgroup/a-b/1=50",
+            "ModifyListener listener/app/shop/a/1 targetgroup/a-b/1=1",
         ]
     );
 }
@@ -424,7 +436,7 @@ async fn a_changed_matrix_or_a_moved_blue_makes_the_plan_stale() {
         .await
         .expect_err("stale");
     assert!(matches!(error, RunError::Stale(_)), "{error}");
-    assert!(error.to_string().contains("tg/b-b"), "{error}");
+    assert!(error.to_string().contains(&green("b")), "{error}");
     assert!(!setup.journal.exists(), "refused before writing anything");
 
     let setup = setup_again(&setup);
@@ -665,17 +677,17 @@ async fn a_dry_run_lists_the_calls_and_changes_nothing() {
         "nothing changed"
     );
     assert!(!setup.journal.exists(), "a dry run writes no journal");
-    let calls = run.cloud().calls();
+    let calls = short_calls(&run.cloud().calls());
     let writes: Vec<&String> = calls.iter().filter(|c| c.starts_with("Modify")).collect();
     assert_eq!(
         writes,
         [
-            "ModifyListener arn:listener/a forward tg/a-a=50,tg/a-b=50 (other actions kept)",
-            "ModifyListener arn:listener/a forward tg/a-b=1 (other actions kept)",
-            "ModifyListener arn:listener/b forward tg/b-a=50,tg/b-b=50 (other actions kept)",
-            "ModifyListener arn:listener/b forward tg/b-b=1 (other actions kept)",
-            "ModifyListener arn:listener/c forward tg/c-a=50,tg/c-b=50 (other actions kept)",
-            "ModifyListener arn:listener/c forward tg/c-b=1 (other actions kept)",
+            "ModifyListener listener/app/shop/a/1 forward targetgroup/a-a/1=50,targetgroup/a-b/1=50 (other actions kept)",
+            "ModifyListener listener/app/shop/a/1 forward targetgroup/a-b/1=1 (other actions kept)",
+            "ModifyListener listener/app/shop/b/1 forward targetgroup/b-a/1=50,targetgroup/b-b/1=50 (other actions kept)",
+            "ModifyListener listener/app/shop/b/1 forward targetgroup/b-b/1=1 (other actions kept)",
+            "ModifyListener listener/app/shop/c/1 forward targetgroup/c-a/1=50,targetgroup/c-b/1=50 (other actions kept)",
+            "ModifyListener listener/app/shop/c/1 forward targetgroup/c-b/1=1 (other actions kept)",
         ]
     );
 }
