@@ -125,13 +125,13 @@ pub async fn break_leases<C: Cloud>(
     Ok(())
 }
 
-/// `expires at 2026-11-23 10:20:00 UTC (in 4m12s)`, or `expired at … (3m ago)`.
+/// `expires in 4m12s (at 2026-11-23 10:20:00 UTC)`, or `expired 3m00s ago (at …)`.
 pub fn describe_expiry(expires_at: u64, now: u64) -> String {
     let at = utc(expires_at);
     if expires_at > now {
-        format!("expires at {at} (in {})", span(expires_at - now))
+        format!("expires in {} (at {at})", span(expires_at - now))
     } else {
-        format!("expired at {at} ({} ago)", span(now - expires_at))
+        format!("expired {} ago (at {at})", span(now - expires_at))
     }
 }
 
@@ -175,11 +175,11 @@ mod tests {
     fn expiry_is_a_time_and_a_span() {
         assert_eq!(
             describe_expiry(1_795_428_252, 1_795_428_000),
-            "expires at 2026-11-23 10:04:12 UTC (in 4m12s)"
+            "expires in 4m12s (at 2026-11-23 10:04:12 UTC)"
         );
         assert_eq!(
             describe_expiry(0, 3_780),
-            "expired at 1970-01-01 00:00:00 UTC (1h03m ago)"
+            "expired 1h03m ago (at 1970-01-01 00:00:00 UTC)"
         );
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
     }
