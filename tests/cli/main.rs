@@ -66,5 +66,6 @@ fn relative(path: &Path) -> String {
 
 mod execute;
 mod health;
+mod msrv;
 mod plan;
 mod validate;
