@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Safe ordering and execution of multi-service Blue/Green cutovers on Amazon ECS.
 #[derive(Debug, Parser)]
-#[command(name = "cutover", version, about, propagate_version = true)]
+#[command(name = "cutover", version = env!("CUTOVER_VERSION"), about, propagate_version = true)]
 pub struct Cli {
     /// Log every step (`-v` info, `-vv` debug) to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -38,6 +38,18 @@ pub enum Command {
     Rollback(JournalArgs),
     /// Break the lock a dead run left on a plan's services (shows it, then asks).
     Unlock(UnlockArgs),
+    /// Print a shell completion script (`cutover completions bash > /etc/bash_completion.d/cutover`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `cutover man > /usr/local/share/man/man1/cutover.1`.
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// How runs talk to AWS and behave.
@@ -223,9 +235,10 @@ pub struct PlanArgs {
     /// The matrix and overrides.
     #[command(flatten)]
     pub matrix: MatrixArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
-    pub format: PlanFormat,
+    /// Output format [default: from the extension of `-o` (`.json`, `.yaml`,
+    /// `.yml`, `.md`), else human].
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
     /// Write the plan to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -244,6 +257,57 @@ pub struct PlanArgs {
     /// AWS access for `--observe`.
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+impl PlanArgs {
+    /// The output format: `--format`, else the one `-o FILE`'s extension
+    /// names, else human. `--format` contradicting the extension is an error.
+    pub fn output_format(&self) -> Result<PlanFormat, String> {
+        let by_extension = self.output.as_deref().and_then(|path| {
+            let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+            match extension.as_str() {
+                "json" => Some(PlanFormat::Json),
+                "yaml" | "yml" => Some(PlanFormat::Yaml),
+                "md" | "markdown" => Some(PlanFormat::Markdown),
+                _ => None,
+            }
+        });
+        match (self.format, by_extension) {
+            (Some(given), Some(named)) if given != named => Err(format!(
+                "`-o {}` names a {} file, but `--format {}` was given; drop `--format` or change the extension",
+                self.output
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                named.describe(),
+                given.name()
+            )),
+            (Some(given), _) => Ok(given),
+            (None, Some(named)) => Ok(named),
+            (None, None) => Ok(PlanFormat::Human),
+        }
+    }
+}
+
+impl PlanFormat {
+    /// The value of `--format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanFormat::Human => "human",
+            PlanFormat::Json => "json",
+            PlanFormat::Yaml => "yaml",
+            PlanFormat::Markdown => "markdown",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            PlanFormat::Human => "text",
+            PlanFormat::Json => "JSON",
+            PlanFormat::Yaml => "YAML",
+            PlanFormat::Markdown => "Markdown",
+        }
+    }
 }
 
 /// Output format of `graph`.

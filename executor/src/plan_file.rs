@@ -37,9 +37,35 @@ pub fn read_plan(path: &Path) -> Result<(PlanDocument, String), RunError> {
         .or_else(|json_error| serde_saphyr::from_str(&text).map_err(|_| json_error))
         .map_err(|problem| RunError::BadFile {
             path: path.to_owned(),
-            problem: format!("is not a plan document: {problem}"),
+            problem: not_a_plan(&text, &problem),
         })?;
     Ok((plan, sha256_hex(&bytes)))
+}
+
+/// What a file that is not a plan document holds, and what to do instead.
+fn not_a_plan(text: &str, problem: &str) -> String {
+    let start = text.trim_start();
+    let make_one = "make one with `cutover plan MATRIX -o plan.json`";
+    let first_line = start.lines().next().unwrap_or_default();
+    if start.is_empty() {
+        format!("is empty, not a plan document; {make_one}")
+    } else if first_line.starts_with("Plan for ") || first_line.starts_with("error: no safe order")
+    {
+        format!(
+            "holds the plan report for people (`--format human`), not a plan document; {make_one}"
+        )
+    } else if first_line.starts_with("## ") && first_line.contains("cutover") {
+        format!("holds a Markdown plan, not a plan document; {make_one}")
+    } else if start.starts_with('{') && first_line.contains("\"event\"") {
+        "is a journal, not a plan document; give it to `cutover resume` or `cutover rollback`"
+            .to_owned()
+    } else if text.lines().any(|l| l.starts_with("services:"))
+        && text.lines().any(|l| l.starts_with("version:"))
+    {
+        "is a compatibility matrix, not a plan document; make a plan from it with `cutover plan MATRIX -o plan.json`".to_owned()
+    } else {
+        format!("is not a plan document ({problem}); {make_one}")
+    }
 }
 
 /// Refuses a plan whose matrix (resolved relative to the plan file) changed.

@@ -93,16 +93,16 @@ fn run(command: Command<'_>, args: &RunArgs, dry_run: bool) -> anyhow::Result<Ou
             )
             .await;
             progress.finish();
-            let calls = report
-                .as_ref()
-                .map(|(_, calls)| calls.clone())
-                .unwrap_or_default();
-            let mut text =
-                String::from("AWS calls a real run would make, in order (nothing was changed):\n");
-            for call in calls {
-                text.push_str(&format!("  {call}\n"));
+            // A run that could not start has no calls to show: its error comes alone.
+            if let Ok((_, calls)) = &report {
+                let mut text = String::from(
+                    "AWS calls a real run would make, in order (nothing was changed):\n",
+                );
+                for call in calls {
+                    text.push_str(&format!("  {call}\n"));
+                }
+                write_stdout(&text)?;
             }
-            write_stdout(&text)?;
             conclude(report.map(|(report, _)| report), wanted)
         } else {
             let gate = ActuatorGate::new(|name| std::env::var(name).ok());

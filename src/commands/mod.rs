@@ -51,6 +51,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Rollback(args) => execute::rollback(&args),
         Command::Unlock(args) => unlock::run(&args),
         Command::Health(args) => health::run(&args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "cutover", &mut script);
+            write_stdout(&String::from_utf8_lossy(&script))?;
+            Ok(Outcome::Ok)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            write_stdout(&String::from_utf8_lossy(&page))?;
+            Ok(Outcome::Ok)
+        }
         Command::Schema => {
             write_stdout(cutover_planner::json_schema())?;
             Ok(Outcome::Ok)

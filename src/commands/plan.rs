@@ -11,6 +11,7 @@ use crate::output::{print_diagnostics_to_stderr, print_to_stderr, render_diagnos
 /// Plans the cutover and prints (or writes) the plan. With `--check-health`,
 /// a feasible plan is only made while every green side is healthy.
 pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
+    let format = args.output_format().map_err(anyhow::Error::msg)?;
     let planned = load_and_plan(&args.matrix)?;
     let validated = &planned.validated;
     let mut doc = PlanDocument::new(validated, planned.result.as_ref());
@@ -43,7 +44,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let text = match args.format {
+    let text = match format {
         PlanFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",
         PlanFormat::Yaml => serde_saphyr::to_string(&doc)?,
         PlanFormat::Markdown => render::markdown(&doc),

@@ -65,6 +65,7 @@ fn relative(path: &Path) -> String {
 }
 
 mod execute;
+mod first_hour;
 mod health;
 mod msrv;
 mod plan;

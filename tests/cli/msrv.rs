@@ -27,10 +27,7 @@ fn the_minimum_rust_version_covers_every_locked_dependency() {
     );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let packages = metadata["packages"].as_array().expect("packages");
-    let ours: Vec<&serde_json::Value> = packages
-        .iter()
-        .filter(|p| p["source"].is_null())
-        .collect();
+    let ours: Vec<&serde_json::Value> = packages.iter().filter(|p| p["source"].is_null()).collect();
     let declared = ours
         .iter()
         .find(|p| p["name"] == "cutover")
