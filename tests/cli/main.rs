@@ -64,6 +64,7 @@ fn relative(path: &Path) -> String {
         .replace('\\', "/")
 }
 
+mod action;
 mod execute;
 mod first_hour;
 mod health;
