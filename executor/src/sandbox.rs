@@ -123,14 +123,7 @@ impl MotoServer {
 
     /// SDK configuration for this server: fixed test credentials, `us-east-1`.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint_url())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
-                "testing", "testing", None, None, "sandbox",
-            ))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint_url()).await
     }
 
     /// A [`SdkCloud`] talking to this server.
@@ -144,6 +137,19 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SDK configuration for a moto server at `endpoint`: fixed test
+/// credentials, `us-east-1`.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+            "testing", "testing", None, None, "sandbox",
+        ))
+        .load()
+        .await
 }
 
 fn http() -> reqwest::Client {

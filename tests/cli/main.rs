@@ -65,6 +65,7 @@ fn relative(path: &Path) -> String {
 }
 
 mod action;
+mod demo;
 mod execute;
 mod first_hour;
 mod health;
