@@ -436,8 +436,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
 
         let result = self.waves(cutover, sides, &done, &from).await;
         let (outcome, failure, rolled_back) = match result {
-            Ok(()) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
+            // Retiring is repeated too: a run killed while retiring finishes it.
             Ok(()) => match self.retire_blue(cutover, sides).await {
+                Ok(()) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
                 Ok(()) => (Outcome::Succeeded, None, Vec::new()),
                 Err(error) => (
                     Outcome::Failed,

@@ -393,3 +393,55 @@ async fn a_plan_of_another_format_version_is_refused_as_such() {
     assert!(error.to_string().contains("format version 2"), "{error}");
     assert!(setup.cloud.calls().is_empty());
 }
+
+#[tokio::test]
+async fn resume_finishes_retiring_blue_after_a_run_stopped_midway() {
+    let setup = setup(&matrix(FAST, &super::runs::ecs));
+    put_ecs_services(&setup.cloud);
+    let cloud = setup.cloud.clone();
+    // The second blue's scale-down fails, as if the run died there.
+    let observer = on_record(
+        |e| matches!(e, Event::BlueRetired { service, .. } if service == "b"),
+        move || {
+            cloud.inject(FakeFault::Fail {
+                operation: "UpdateService",
+                times: 1,
+            })
+        },
+    );
+    let retire = Settings {
+        retire_blue: true,
+        aws_attempts: 1,
+        ..settings()
+    };
+    let report = runner_with(&setup.cloud, retire.clone(), observer)
+        .execute(&setup.plan, &setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Failed, "{report:?}");
+    assert!(
+        report
+            .failure
+            .expect("failure")
+            .contains("retiring blue failed")
+    );
+    let blue_desired = |name: &str| {
+        setup
+            .cloud
+            .service("shop", &format!("{name}-a"))
+            .expect("blue")
+            .desired
+    };
+    assert_eq!(
+        ["a", "b", "c"].map(blue_desired),
+        [0, 2, 2],
+        "retiring stopped midway"
+    );
+    let report = runner(setup.cloud.clone(), NoHealthGate, retire)
+        .resume(&setup.journal)
+        .await
+        .expect("resume");
+    assert_eq!(report.outcome, Outcome::NothingToDo, "{report:?}");
+    assert_eq!(["a", "b", "c"].map(blue_desired), [0, 0, 0]);
+    assert!(["a", "b", "c"].iter().all(|s| on_green(&setup.cloud, s)));
+}
