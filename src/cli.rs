@@ -89,6 +89,7 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
+#[cfg(feature = "aws")]
 impl AwsArgs {
     /// The executor's options.
     pub fn options(&self) -> cutover_executor::AwsOptions {

@@ -6,9 +6,12 @@
 
 mod cli;
 mod commands;
+#[cfg(feature = "aws")]
 mod fault;
 mod output;
+#[cfg(feature = "aws")]
 mod progress;
+#[cfg(feature = "aws")]
 mod signals;
 
 use std::process::ExitCode;

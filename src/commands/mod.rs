@@ -1,10 +1,13 @@
 //! One module per command; each returns an [`Outcome`] that decides the exit code.
 
+#[cfg(feature = "aws")]
 mod execute;
 mod graph;
+#[cfg(feature = "health")]
 mod health;
 mod plan;
 mod planning;
+#[cfg(feature = "aws")]
 mod unlock;
 mod validate;
 
@@ -46,11 +49,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Graph(args) => graph::run(&args),
+        #[cfg(feature = "aws")]
         Command::Execute(args) => execute::execute(&args),
+        #[cfg(feature = "aws")]
         Command::Resume(args) => execute::resume(&args),
+        #[cfg(feature = "aws")]
         Command::Rollback(args) => execute::rollback(&args),
+        #[cfg(feature = "aws")]
         Command::Unlock(args) => unlock::run(&args),
+        #[cfg(not(feature = "aws"))]
+        Command::Execute(_) | Command::Resume(_) | Command::Rollback(_) | Command::Unlock(_) => {
+            missing_feature("aws", "`execute`, `resume`, `rollback` and `unlock`")
+        }
+        #[cfg(feature = "health")]
         Command::Health(args) => health::run(&args),
+        #[cfg(not(feature = "health"))]
+        Command::Health(_) => missing_feature("health", "`health`"),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -69,6 +83,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// The error of a command that this build leaves out (exit 2), saying how
+/// to get a build that has it.
+#[cfg(not(all(feature = "aws", feature = "health")))]
+pub fn missing_feature(feature: &str, commands: &str) -> anyhow::Result<Outcome> {
+    let need = if commands.contains(" and ") {
+        "need"
+    } else {
+        "needs"
+    };
+    anyhow::bail!(
+        "{commands} {need} the `{feature}` feature, which this cutover was built without; \
+         install the full build with `cargo install --locked --path .` (or build with \
+         `--features {feature}`)"
+    )
 }
 
 /// Writes to stdout, ending with a newline; a closed pipe is not an error.

@@ -2,7 +2,6 @@
 
 use cutover_planner::{PlanDocument, render, render_health};
 
-use super::health::check_green;
 use super::planning::load_and_plan;
 use super::{Outcome, write_output};
 use crate::cli::{PlanArgs, PlanFormat};
@@ -18,12 +17,22 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Outcome> {
     if let Some(output) = &args.output {
         doc.relocate_matrix(output);
     }
+    #[cfg(not(feature = "health"))]
+    if args.check_health {
+        return super::missing_feature("health", "`plan --check-health`");
+    }
+    #[cfg(feature = "health")]
     if args.check_health
         && doc.feasible
         && let Some(matrix) = validated.valid_matrix()
     {
-        doc.record_health(check_green(matrix, None, args.concurrency)?);
+        doc.record_health(super::health::check_green(matrix, None, args.concurrency)?);
     }
+    #[cfg(not(feature = "aws"))]
+    if args.observe {
+        return super::missing_feature("aws", "`plan --observe`");
+    }
+    #[cfg(feature = "aws")]
     if args.observe && doc.feasible {
         let observed = tokio::runtime::Runtime::new()?.block_on(async {
             let cloud = cutover_executor::SdkCloud::connect(&args.aws.options()).await;

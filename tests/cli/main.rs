@@ -67,6 +67,7 @@ fn relative(path: &Path) -> String {
 mod action;
 mod demo;
 mod execute;
+mod features;
 mod first_hour;
 mod health;
 mod msrv;
