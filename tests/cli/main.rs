@@ -62,4 +62,6 @@ fn relative(path: &Path) -> String {
 mod execute;
 mod health;
 mod plan;
+#[cfg(unix)]
+mod recovery;
 mod validate;
