@@ -659,6 +659,18 @@ fn kill_and_recover(
         &context,
         &[&killed, &recovered],
     );
+    if let Recovery::Resume = recovery {
+        // The resumed run finishes what it was asked: blue retired.
+        let live = runtime.block_on(live(moto, &scene.shop));
+        assert!(
+            live.iter().all(|s| s.desired[0] == 0),
+            "{context} --retire-blue: every blue ECS service should be retired (desired count 0):\n{}\n\n{}\n{}\n----- journal tail -----\n{}",
+            show(&live),
+            killed.transcript(),
+            recovered.transcript(),
+            scene.journal_tail(8)
+        );
+    }
 }
 
 /// An HTTP proxy on 127.0.0.1 between the binary and moto. It passes every
