@@ -137,7 +137,7 @@ fn execute_against_moto_dry_run_then_for_real() {
         "--region",
         "us-east-1",
         "--poll-interval",
-        "20ms",
+        "100ms",
         "--lock-table",
         "cutover-locks",
     ];
