@@ -436,10 +436,12 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
 
         let result = self.waves(cutover, sides, &done, &from).await;
         let (outcome, failure, rolled_back) = match result {
-            // Retiring is repeated too: a run killed while retiring finishes it.
+            // A resumed run whose switches were all done still retires blue
+            // when asked: the run it resumes may have died before or while
+            // doing it.
             Ok(()) => match self.retire_blue(cutover, sides).await {
-                Ok(()) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
-                Ok(()) => (Outcome::Succeeded, None, Vec::new()),
+                Ok(0) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
+                Ok(_) => (Outcome::Succeeded, None, Vec::new()),
                 Err(error) => (
                     Outcome::Failed,
                     Some(format!("retiring blue failed: {error}")),
@@ -573,14 +575,16 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     }
 
     /// With `--retire-blue`, after the whole plan has baked: each blue ECS
-    /// service's capacity is recorded, then it is scaled to 0.
+    /// service's capacity is recorded, then it is scaled to 0. Returns how
+    /// many it scaled (those at 0 already are left alone).
     async fn retire_blue(
         &self,
         cutover: &Cutover,
         sides: &BTreeMap<String, Sides>,
-    ) -> Result<(), CloudError> {
+    ) -> Result<usize, CloudError> {
+        let mut retired = 0;
         if !self.ctx.settings.retire_blue {
-            return Ok(());
+            return Ok(retired);
         }
         for switch in cutover.switches() {
             let blue = &sides[&switch.service].blue;
@@ -607,8 +611,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 })
                 .map_err(journal)?;
             scale(&self.ctx, &switch.service, cluster, ecs_service, 0).await?;
+            retired += 1;
         }
-        Ok(())
+        Ok(retired)
     }
 
     /// Services whose route is fully on green now.

@@ -72,4 +72,6 @@ mod first_hour;
 mod health;
 mod msrv;
 mod plan;
+#[cfg(unix)]
+mod recovery;
 mod validate;

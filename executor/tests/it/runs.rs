@@ -652,6 +652,44 @@ async fn retire_blue_scales_blue_to_zero_only_after_success() {
     }
 }
 
+/// A `--retire-blue` run that died after its last switch, before (or
+/// while) retiring blue: its resume has no switch left, and retires blue.
+#[tokio::test]
+async fn resuming_a_retire_blue_run_after_its_last_switch_retires_blue() {
+    let setup = setup(&matrix(FAST, &ecs));
+    put_ecs_services(&setup.cloud);
+    let switched = runner(setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&setup.plan, &setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(switched.outcome, Outcome::Succeeded);
+    let retire = || Settings {
+        retire_blue: true,
+        ..settings()
+    };
+    let blue_desired = |name: &str| {
+        setup
+            .cloud
+            .service("shop", &format!("{name}-a"))
+            .expect("blue")
+            .desired
+    };
+    assert_eq!(blue_desired("b"), 2);
+    let resumed = runner(setup.cloud.clone(), NoHealthGate, retire())
+        .resume(&setup.journal)
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.outcome, Outcome::Succeeded, "{:?}", resumed.failure);
+    for name in ["a", "b", "c"] {
+        assert_eq!(blue_desired(name), 0, "`{name}`'s blue is retired");
+    }
+    let again = runner(setup.cloud.clone(), NoHealthGate, retire())
+        .resume(&setup.journal)
+        .await
+        .expect("resumes");
+    assert_eq!(again.outcome, Outcome::NothingToDo);
+}
+
 #[tokio::test]
 async fn a_dry_run_lists_the_calls_and_changes_nothing() {
     let setup = setup(&matrix(
