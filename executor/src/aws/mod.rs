@@ -211,7 +211,7 @@ pub enum CloudError {
         what: String,
     },
     /// The lock is held by someone else.
-    #[error("the lock `{}` is held by {} (plan {}, {}); if that run is dead, `cutover unlock` breaks it", .0.key, .0.holder, short_digest(&.0.plan_digest), crate::lock::describe_expiry(.0.expires_at, crate::journal::now_ms() / 1000))]
+    #[error("the lock `{}` is held by {} (plan {}); it {}; if that run is dead, `cutover unlock` breaks it", .0.key, .0.holder, short_digest(&.0.plan_digest), crate::lock::describe_expiry(.0.expires_at, crate::journal::now_ms() / 1000))]
     LockHeld(Lease),
     /// A route cutover cannot switch without changing more than the forward.
     #[error("{route} has {problem}; cutover switches routes with exactly one `forward` action")]
