@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::HealthSettings;
-use crate::matrix::{Matrix, Service, Strategy};
+use crate::matrix::{HealthDefaults, Matrix, Service, Strategy};
 
 /// Bake time when neither the service nor `defaults.deploy` sets one.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
@@ -194,8 +193,8 @@ fn health_doc(matrix: &Matrix, url: &str, require: Vec<String>) -> HealthDoc {
         url: url.to_owned(),
         require,
         token_env: defaults.token_env.clone(),
-        timeout_ms: duration_ms(defaults.timeout.unwrap_or(HealthSettings::DEFAULT_TIMEOUT)),
-        retries: defaults.retries.unwrap_or(HealthSettings::DEFAULT_RETRIES),
+        timeout_ms: duration_ms(defaults.timeout.unwrap_or(HealthDefaults::DEFAULT_TIMEOUT)),
+        retries: defaults.retries.unwrap_or(HealthDefaults::DEFAULT_RETRIES),
     }
 }
 

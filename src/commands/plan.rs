@@ -1,6 +1,7 @@
 //! `cutover plan MATRIX [--check-health]`
 
-use cutover_planner::{PlanDocument, render, render_health};
+use cutover_health::render_health;
+use cutover_planner::{PlanDocument, render};
 
 use super::health::check_green;
 use super::planning::load_and_plan;

@@ -94,6 +94,13 @@ pub struct HealthDefaults {
     pub token_env: Option<String>,
 }
 
+impl HealthDefaults {
+    /// Per-request timeout when `defaults.health.timeout` is not set.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// Extra attempts when `defaults.health.retries` is not set.
+    pub const DEFAULT_RETRIES: u32 = 2;
+}
+
 /// `defaults`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Defaults {

@@ -143,14 +143,6 @@ impl Consumed {
 }
 
 impl Matrix {
-    /// Reads a matrix from a file already in memory, collecting every problem.
-    ///
-    /// Returns the matrix (when the document could be read at all) and every
-    /// diagnostic, structural and semantic, sorted by position.
-    pub fn parse(source: SourceFile, limits: &Limits) -> crate::Validated {
-        crate::validate::validate_source(source, limits)
-    }
-
     /// The services in the order they are written in the file.
     pub fn services_in_document_order(&self) -> Vec<&Service> {
         let mut services: Vec<&Service> = self.services.values().collect();
