@@ -48,20 +48,8 @@ impl Mismatch {
 
     /// "`payments` 1.4.0 provides `payments-api` 1.4.0" or "... does not provide `x` at all".
     pub fn describe_offer(&self) -> String {
-        if self.offered.is_empty() {
-            format!(
-                "`{}` {} does not provide `{}` at all",
-                self.provider, self.provider_version, self.api
-            )
-        } else {
-            format!(
-                "`{}` {} provides `{}` {}",
-                self.provider,
-                self.provider_version,
-                self.api,
-                join_versions(&self.offered)
-            )
-        }
+        let who = format!("`{}` {}", self.provider, self.provider_version);
+        crate::describe::offer(&who, &self.api, &self.offered, true)
     }
 }
 

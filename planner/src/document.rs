@@ -457,7 +457,7 @@ pub fn summary(no: &NoSafeOrder) -> String {
         let n = no.conflicts.len();
         parts.push(format!(
             "{n} pair{} of services cannot switch in either order",
-            if n == 1 { "" } else { "s" }
+            crate::describe::plural(n)
         ));
     }
     for cycle in &no.cycles {

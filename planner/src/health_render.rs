@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::describe::plural;
 use crate::health_report::{HealthReport, ServiceHealth};
 
 /// The report as a terminal table: service, `ok` or `FAIL`, status, version
@@ -76,10 +77,6 @@ pub fn render_health(report: &HealthReport) -> String {
         let _ = writeln!(out, "error: {count} not healthy: {}", unhealthy.join(", "));
     }
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 #[cfg(test)]

@@ -12,14 +12,17 @@
 //! ```
 
 // The modules read top-down as a DAG; each uses only those above it:
-// source, yaml, diagnostic → matrix (model and reading; overrides edit it)
+// source, yaml, diagnostic, and the leaves describe (words), duration
+// and suggest (did you mean) → matrix (model and reading; overrides edit it)
 // → compat (catalog, steady states) → validate, order → explain (hints from
 // order's facts) → deployment, document → render, graph. The façade at the
 // end of this file runs them in turn.
 mod compat;
 mod deployment;
+mod describe;
 mod diagnostic;
 mod document;
+mod duration;
 mod explain;
 mod fast;
 mod graph;
@@ -31,13 +34,18 @@ mod overrides;
 pub mod render;
 mod schema;
 mod source;
+mod suggest;
 mod synthetic;
 mod validate;
 pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, State, join_versions, state_mismatches};
 pub use deployment::{
-    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, default_steps, deploy_doc,
+    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, RouteDoc, default_steps,
+    deploy_doc,
+};
+pub use describe::{
+    constraint as describe_constraint, cycle_path, offer as describe_offer, plural,
 };
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
 pub use document::{
@@ -45,19 +53,20 @@ pub use document::{
     PLAN_FORMAT_VERSION, PlanDocument, Position, Problem, StepDoc, WaveDoc, relative_path,
     sha256_hex, summary,
 };
+pub use duration::{format_duration, parse_duration};
 pub use explain::{Change, Hint, NoSafeOrder};
 pub use graph::{dot, mermaid};
 pub use health_render::render_health;
 pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
     Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
-    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load, parse_duration,
+    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};
 pub use schema::json_schema;
 pub use source::SourceFile;
-pub use synthetic::synthetic_matrix;
+pub use synthetic::{release_matrix, synthetic_matrix};
 pub use validate::{Validated, check, validate_bytes, validate_with_overrides};
 
 /// Plans the cutover of a valid matrix: the minimal safe waves, or why none

@@ -63,12 +63,7 @@ impl Constraint {
 
     /// "`payments` before `orders`: <reason>".
     pub fn describe(&self) -> String {
-        format!(
-            "`{}` before `{}`: {}",
-            self.before,
-            self.after,
-            self.reason()
-        )
+        crate::describe::constraint(&self.before, &self.after, &self.reason())
     }
 }
 
@@ -119,11 +114,7 @@ pub struct Cycle {
 impl Cycle {
     /// "`a` → `b` → `a`".
     pub fn describe_path(&self) -> String {
-        self.path
-            .iter()
-            .map(|s| format!("`{s}`"))
-            .collect::<Vec<_>>()
-            .join(" → ")
+        crate::describe::cycle_path(&self.path)
     }
 }
 

@@ -274,6 +274,7 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
     }
 }
 
+/// A service or API name close to `name` (separators aside, or a prefix).
 fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
     let matrix = catalog.matrix();
     let apis = matrix
@@ -281,18 +282,6 @@ fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
         .values()
         .flat_map(|s| s.releases.values())
         .flat_map(|r| r.provides.keys());
-    matrix
-        .services
-        .keys()
-        .chain(apis)
-        .filter(|candidate| similar(name, candidate))
-        .min()
-        .cloned()
-}
-
-fn similar(a: &str, b: &str) -> bool {
-    a != b
-        && (a.starts_with(b)
-            || b.starts_with(a)
-            || a.replace(['-', '_'], "") == b.replace(['-', '_'], ""))
+    let names = matrix.services.keys().chain(apis).map(String::as_str);
+    crate::suggest::closest(name, names, 0).map(str::to_owned)
 }

@@ -5,7 +5,7 @@
 //! Everything keeps its source position so that every later finding can point
 //! at the line it is about.
 
-mod arn;
+pub(crate) mod arn;
 mod deploy;
 pub(crate) mod deploy_checks;
 mod load;
@@ -18,7 +18,6 @@ use semver::{Version, VersionReq};
 
 pub use deploy::{
     Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
-    parse_duration,
 };
 pub use load::{Limits, load};
 
