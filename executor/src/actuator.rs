@@ -1,9 +1,8 @@
-//! The [`HealthGate`] of real runs: the planner's Actuator checker, with the
-//! settings and token the plan names.
+//! The [`HealthGate`] of real runs: the Actuator checker of `cutover-health`,
+//! with the settings and token the plan names.
 
-use std::time::Duration;
-
-use cutover_planner::{HealthChecker, HealthDoc, HealthSettings, HealthTarget, Secret};
+use cutover_health::{HealthChecker, plan_health_target};
+use cutover_planner::HealthDoc;
 
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
@@ -32,31 +31,7 @@ impl ActuatorGate {
         health: &HealthDoc,
         version: &str,
     ) -> Result<(), String> {
-        let settings = HealthSettings {
-            timeout: Duration::from_millis(health.timeout_ms),
-            retries: health.retries,
-            ..HealthSettings::default()
-        };
-        let token = match &health.token_env {
-            None => None,
-            Some(name) => Some(Secret::new(
-                (self.env)(name)
-                    .filter(|token| !token.is_empty())
-                    .ok_or_else(|| {
-                        format!(
-                            "the environment variable `{name}` with the Actuator token is not set"
-                        )
-                    })?,
-            )),
-        };
-        let target = HealthTarget {
-            service: service.to_owned(),
-            url: Some(health.url.clone()),
-            expected_version: semver::Version::parse(version).ok(),
-            require: health.require.clone(),
-            token,
-            ..HealthTarget::default()
-        };
+        let (target, settings) = plan_health_target(service, health, version, &self.env);
         let checker = HealthChecker::new(settings).map_err(|e| e.to_string())?;
         let result = checker.check(&target).await;
         if result.ok {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cutover_planner::{DeployDoc, HealthDoc, PlanDocument};
+use cutover_planner::{DeployDoc, HealthDoc, PlanDocument, RouteDoc};
 
 use crate::aws::Route;
 
@@ -131,12 +131,10 @@ fn switch(
     to: &str,
     deploy: &DeployDoc,
 ) -> Result<ServiceSwitch, &'static str> {
-    let listener = deploy.listener.as_ref();
-    let route = match (&deploy.rule, listener) {
-        (Some(rule), _) => Route::Rule(rule.clone()),
-        (None, Some(listener)) => Route::Listener(listener.clone()),
-        (None, None) => return Err("`deploy.listener` is not set"),
-    };
+    let route = deploy
+        .route()
+        .map(aws_route)
+        .ok_or("`deploy.listener` is not set")?;
     let [a, b] = <[String; 2]>::try_from(deploy.target_groups.clone())
         .map_err(|_| "`deploy.target_groups` must list exactly two target groups")?;
     let planned_blue = deploy
@@ -172,14 +170,7 @@ fn switch(
         from: from.to_owned(),
         to: to.to_owned(),
         route,
-        // A listener-rule ARN switches only that rule of the test listener.
-        test_route: deploy.test_listener.clone().map(|arn| {
-            if arn.contains(":listener-rule/") {
-                Route::Rule(arn)
-            } else {
-                Route::Listener(arn)
-            }
-        }),
+        test_route: deploy.test_route().map(aws_route),
         target_groups: [a, b],
         planned_blue,
         container: deploy.ecs.as_ref().and_then(|e| e.container.clone()),
@@ -191,4 +182,12 @@ fn switch(
         steps: deploy.steps.clone(),
         bake: Duration::from_millis(deploy.bake_ms),
     })
+}
+
+/// The planner's typed route as the cloud calls name it.
+fn aws_route(route: RouteDoc) -> Route {
+    match route {
+        RouteDoc::Listener(arn) => Route::Listener(arn),
+        RouteDoc::Rule(arn) => Route::Rule(arn),
+    }
 }

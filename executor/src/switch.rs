@@ -439,13 +439,7 @@ async fn blue_ready<C: Cloud, G: HealthGate>(
         .await
 }
 
-/// `60s`, `1.5s`, `250ms`.
+/// `1m`, `1s500ms`, `250ms`: the planner's one duration format.
 pub(crate) fn describe(duration: Duration) -> String {
-    if duration.as_millis().is_multiple_of(1000) {
-        format!("{}s", duration.as_secs())
-    } else if duration < Duration::from_secs(1) {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
-    }
+    cutover_planner::format_duration(duration)
 }

@@ -1,42 +1,125 @@
-//! Parses, or parses, validates and plans, a synthetic matrix of N services,
-//! once: for profilers and instruction counters (`valgrind --tool=callgrind`),
-//! beside the timing benchmark `benches/planning.rs`.
+//! Parses (bare `serde_yaml`, or the planner's reader), validates, or plans a
+//! generated release matrix of N services, once: for profilers and
+//! instruction counters (`valgrind --tool=callgrind`), beside the timing
+//! benchmark `benches/planning.rs`. Prints the file size and how much the
+//! peak resident set (`VmHWM`) grew during the run.
 //!
 //! Run: `cargo run --release -p cutover-planner --example synthetic -- 10000 plan`
-//! (or `parse`).
+//! (or `bare`, `parse`, `validate`, `generate`).
 
 // An example program: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
-use cutover_planner::{Limits, load, synthetic_matrix, validate_bytes};
+use std::collections::BTreeMap;
+
+use cutover_planner::{Limits, load, release_matrix, validate_bytes};
+use serde::Deserialize;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The matrix as plain serde structs, as in the benchmark.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainMatrix {
+    version: u32,
+    services: BTreeMap<String, PlainService>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainService {
+    current: String,
+    target: Option<String>,
+    releases: BTreeMap<String, PlainRelease>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainRelease {
+    #[serde(default)]
+    provides: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    consumes: BTreeMap<String, OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The peak resident set so far, in bytes (Linux; 0 elsewhere).
+fn peak_rss() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kb| {
+                    kb.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                })
+        })
+        .map_or(0, |kb| kb * 1024)
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let services: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let what = args.next().unwrap_or_else(|| "plan".to_owned());
-    let yaml = synthetic_matrix(services, 42);
+    let yaml = release_matrix(services, 42);
     let limits = Limits::for_services(services);
-    match what.as_str() {
+    let before = peak_rss();
+    let outcome = match what.as_str() {
+        "generate" => "generated".to_owned(),
+        "bare" => match serde_yaml::from_str::<PlainMatrix>(&yaml) {
+            Ok(matrix) => format!("{} services", matrix.services.len()),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        },
         "parse" => {
-            let (_, document) = load("synthetic.yaml", yaml.as_bytes(), &limits);
-            println!("parsed: {}", document.is_ok());
+            let (_, document) = load("release.yaml", yaml.as_bytes(), &limits);
+            format!("parsed: {}", document.is_ok())
+        }
+        "validate" => {
+            let validated = validate_bytes("release.yaml", yaml.as_bytes(), &limits);
+            format!("valid: {}", validated.is_valid())
         }
         "plan" => {
-            let validated = validate_bytes("synthetic.yaml", yaml.as_bytes(), &limits);
+            let validated = validate_bytes("release.yaml", yaml.as_bytes(), &limits);
             match validated.plan() {
-                Some(Ok(plan)) => println!("{} waves", plan.waves.len()),
+                Some(Ok(plan)) => format!(
+                    "{} changing services in {} waves",
+                    plan.waves.iter().map(|w| w.services.len()).sum::<usize>(),
+                    plan.waves.len()
+                ),
                 _ => {
-                    eprintln!("the synthetic matrix did not plan");
+                    eprintln!("the generated matrix did not plan");
                     std::process::exit(1);
                 }
             }
         }
         other => {
-            eprintln!("expected `parse` or `plan`, found `{other}`");
+            eprintln!(
+                "expected `bare`, `parse`, `validate`, `plan` or `generate`, found `{other}`"
+            );
             std::process::exit(2);
         }
-    }
+    };
+    let grew = peak_rss().saturating_sub(before);
+    println!(
+        "{outcome}; file {:.2} MB; peak memory grew {:.1} MB ({:.1}x the file)",
+        yaml.len() as f64 / 1e6,
+        grew as f64 / 1e6,
+        grew as f64 / yaml.len() as f64
+    );
 }

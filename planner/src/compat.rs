@@ -48,20 +48,8 @@ impl Mismatch {
 
     /// "`payments` 1.4.0 provides `payments-api` 1.4.0" or "... does not provide `x` at all".
     pub fn describe_offer(&self) -> String {
-        if self.offered.is_empty() {
-            format!(
-                "`{}` {} does not provide `{}` at all",
-                self.provider, self.provider_version, self.api
-            )
-        } else {
-            format!(
-                "`{}` {} provides `{}` {}",
-                self.provider,
-                self.provider_version,
-                self.api,
-                join_versions(&self.offered)
-            )
-        }
+        let who = format!("`{}` {}", self.provider, self.provider_version);
+        crate::describe::offer(&who, &self.api, &self.offered, true)
     }
 }
 
@@ -104,10 +92,10 @@ impl<'m> Provider<'m> {
     }
 
     /// The release it serves in `state`.
-    pub fn release_in(&self, state: crate::validate::State) -> Option<&'m Release> {
+    pub fn release_in(&self, state: State) -> Option<&'m Release> {
         match state {
-            crate::validate::State::Current => self.current,
-            crate::validate::State::Target => self.target,
+            State::Current => self.current,
+            State::Target => self.target,
         }
     }
 }
@@ -270,4 +258,53 @@ impl<'m> Catalog<'m> {
         providers.dedup_by(|a, b| a.name == b.name);
         providers
     }
+}
+
+/// One of the two steady states a cutover goes between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Every service on `current`.
+    Current,
+    /// Every changing service on `target`, the others on `current`.
+    Target,
+}
+
+impl State {
+    /// The release `service` serves in this state.
+    pub fn release_of(self, service: &Service) -> &semver::Version {
+        match self {
+            State::Current => &service.current.value,
+            State::Target => service.target_version(),
+        }
+    }
+}
+
+/// Every broken consumer/provider pair in `state`. For the target state, only
+/// pairs where at least one side changes (the others are already reported for
+/// the current state).
+pub fn state_mismatches(catalog: &Catalog, state: State) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for consumer in catalog.matrix().services.values() {
+        let c = state.release_of(consumer);
+        let Some(c_release) = consumer.release(c) else {
+            continue;
+        };
+        let first = found.len();
+        for requirement in catalog.requirements(consumer, c_release) {
+            if state == State::Target
+                && !consumer.is_changing()
+                && !requirement.provider.service.is_changing()
+            {
+                continue;
+            }
+            let Some(p_release) = requirement.provider.release_in(state) else {
+                continue;
+            };
+            found.extend(Catalog::unmet(consumer, c, requirement, p_release));
+        }
+        // Per consumer, by provider, then by API (the requirements come in API order).
+        found[first..].sort_by(|a: &Mismatch, b: &Mismatch| a.provider.cmp(&b.provider));
+    }
+    found
 }

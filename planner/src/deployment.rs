@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::HealthSettings;
-use crate::matrix::{Matrix, Service, Strategy};
+use crate::matrix::arn::{ArnKind, ArnShape, arn_shape};
+use crate::matrix::{HealthDefaults, Matrix, Service, Strategy};
 
 /// Bake time when neither the service nor `defaults.deploy` sets one.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
@@ -109,6 +109,48 @@ pub enum BlueSource {
     Assumed,
 }
 
+/// A route the executor switches, typed once by the planner: the default
+/// action of a listener, or one listener rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteDoc {
+    /// A listener's default action (listener ARN).
+    Listener(String),
+    /// One listener rule (listener-rule ARN).
+    Rule(String),
+}
+
+impl RouteDoc {
+    /// The ARN.
+    pub fn arn(&self) -> &str {
+        match self {
+            RouteDoc::Listener(arn) | RouteDoc::Rule(arn) => arn,
+        }
+    }
+}
+
+impl DeployDoc {
+    /// The production route: `rule` when set (only that rule switches),
+    /// else the `listener`'s default action; `None` when neither is set.
+    pub fn route(&self) -> Option<RouteDoc> {
+        match (&self.rule, &self.listener) {
+            (Some(rule), _) => Some(RouteDoc::Rule(rule.clone())),
+            (None, Some(listener)) => Some(RouteDoc::Listener(listener.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The test route pointed at green before the gates: a listener-rule ARN
+    /// in `test_listener` switches only that rule, a listener ARN the
+    /// listener's default action. The kind is read from the ARN's shape by
+    /// the same reader `validate` checks it with.
+    pub fn test_route(&self) -> Option<RouteDoc> {
+        self.test_listener.as_ref().map(|arn| match arn_shape(arn) {
+            ArnShape::Is(ArnKind::ListenerRule) => RouteDoc::Rule(arn.clone()),
+            _ => RouteDoc::Listener(arn.clone()),
+        })
+    }
+}
+
 /// The steps of a strategy when the matrix gives none.
 pub fn default_steps(strategy: Strategy) -> Vec<u32> {
     match strategy {
@@ -194,11 +236,51 @@ fn health_doc(matrix: &Matrix, url: &str, require: Vec<String>) -> HealthDoc {
         url: url.to_owned(),
         require,
         token_env: defaults.token_env.clone(),
-        timeout_ms: duration_ms(defaults.timeout.unwrap_or(HealthSettings::DEFAULT_TIMEOUT)),
-        retries: defaults.retries.unwrap_or(HealthSettings::DEFAULT_RETRIES),
+        timeout_ms: duration_ms(defaults.timeout.unwrap_or(HealthDefaults::DEFAULT_TIMEOUT)),
+        retries: defaults.retries.unwrap_or(HealthDefaults::DEFAULT_RETRIES),
     }
 }
 
 fn duration_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ELB: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012";
+
+    fn doc() -> DeployDoc {
+        DeployDoc {
+            listener: Some(format!("{ELB}:listener/app/s/1/2")),
+            rule: None,
+            target_groups: Vec::new(),
+            test_listener: None,
+            ecs: None,
+            image: None,
+            health: None,
+            current_image: None,
+            live_health: None,
+            strategy: Strategy::AllAtOnce,
+            steps: vec![100],
+            bake_ms: 0,
+            blue: None,
+        }
+    }
+
+    #[test]
+    fn routes_are_typed_once() {
+        let mut deploy = doc();
+        assert!(matches!(deploy.route(), Some(RouteDoc::Listener(_))));
+        deploy.rule = Some(format!("{ELB}:listener-rule/app/s/1/2/3"));
+        assert!(matches!(deploy.route(), Some(RouteDoc::Rule(_))));
+        deploy.test_listener = Some(format!("{ELB}:listener-rule/app/s/1/2/4"));
+        assert!(matches!(deploy.test_route(), Some(RouteDoc::Rule(_))));
+        deploy.test_listener = Some(format!("{ELB}:listener/app/s/1/9"));
+        assert!(matches!(deploy.test_route(), Some(RouteDoc::Listener(_))));
+        deploy.listener = None;
+        deploy.rule = None;
+        assert_eq!(deploy.route(), None);
+    }
 }

@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::compat::Mismatch;
+use crate::compat::State;
 use crate::deployment::{DeployDoc, deploy_doc};
 use crate::diagnostic::DiagnosticRecord;
 use crate::explain::Hint;
-use crate::health::HealthReport;
-use crate::order::{Constraint, NoSafeOrder, Plan};
+use crate::explain::NoSafeOrder;
+use crate::health_report::HealthReport;
+use crate::order::{Constraint, Plan};
 use crate::source::SourceFile;
-use crate::validate::{State, Validated};
+use crate::validate::Validated;
 
 /// The version of the plan document format written by this build.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -455,7 +457,7 @@ pub fn summary(no: &NoSafeOrder) -> String {
         let n = no.conflicts.len();
         parts.push(format!(
             "{n} pair{} of services cannot switch in either order",
-            if n == 1 { "" } else { "s" }
+            crate::describe::plural(n)
         ));
     }
     for cycle in &no.cycles {

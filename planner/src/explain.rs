@@ -1,12 +1,13 @@
 //! Hints for a matrix that has no safe order: the smallest changes to the
 //! matrix that would unlock one, each checked by planning again with the
-//! change applied.
+//! change applied. The facts come from `order`; this module only adds
+//! hints to them, making the public [`NoSafeOrder`].
 
 use semver::{Version, VersionReq};
 
 use crate::compat::{Catalog, Mismatch};
 use crate::matrix::{Consumed, Matrix, Provided};
-use crate::order::{NoSafeOrder, analyse};
+use crate::order::{BrokenState, Conflict, Constraint, Cycle, Obstacles, analyse};
 
 /// One edit of the matrix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,11 +138,45 @@ impl Hint {
     }
 }
 
+/// Why no safe order exists: the facts, to be rendered separately, and the
+/// hints derived from them.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NoSafeOrder {
+    /// Steady states that are broken whatever the order.
+    pub broken_states: Vec<BrokenState>,
+    /// Pairs that allow neither order.
+    pub conflicts: Vec<Conflict>,
+    /// Cycles of constraints.
+    pub cycles: Vec<Cycle>,
+    /// The smallest matrix changes that would unlock an order.
+    pub hints: Vec<Hint>,
+    /// The constraints found, including those on cycles.
+    pub constraints: Vec<Constraint>,
+}
+
+/// The facts of `obstacles` with the hints that would unlock `matrix`.
+pub(crate) fn explain(matrix: &Matrix, obstacles: Obstacles) -> NoSafeOrder {
+    let hints = hints(matrix, &obstacles);
+    let Obstacles {
+        broken_states,
+        conflicts,
+        cycles,
+        constraints,
+    } = obstacles;
+    NoSafeOrder {
+        broken_states,
+        conflicts,
+        cycles,
+        hints,
+        constraints,
+    }
+}
+
 /// How many candidate edits are tried by planning again.
 const MAX_TRIALS: usize = 24;
 
 /// Candidate edits for every obstacle, each checked by planning again.
-pub(crate) fn hints(matrix: &Matrix, no: &NoSafeOrder) -> Vec<Hint> {
+fn hints(matrix: &Matrix, no: &Obstacles) -> Vec<Hint> {
     let catalog = Catalog::new(matrix);
     let mut candidates: Vec<Vec<Change>> = Vec::new();
     for conflict in &no.conflicts {

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::compat::Catalog;
+use crate::explain::NoSafeOrder;
 use crate::matrix::Matrix;
-use crate::order::{Constraint, NoSafeOrder, Plan};
+use crate::order::{Constraint, Plan};
 
 /// What the picture shows, independent of the drawing language.
 struct Picture {

@@ -1,6 +1,7 @@
 //! The planning half of `cutover`: the compatibility matrix (format v1), its
 //! validation with line-level diagnostics, the safe ordering of Blue/Green
-//! switches, and the Actuator health checks of green sides.
+//! switches. The Actuator checks of green sides live in `cutover-health`;
+//! their result, [`HealthReport`], is data a checked plan records.
 //!
 //! ```
 //! use cutover_planner::{Limits, validate_bytes};
@@ -10,27 +11,41 @@
 //! assert!(validated.is_valid());
 //! ```
 
+// The modules read top-down as a DAG; each uses only those above it:
+// source, yaml, diagnostic, and the leaves describe (words), duration
+// and suggest (did you mean) → matrix (model and reading; overrides edit it)
+// → compat (catalog, steady states) → validate, order → explain (hints from
+// order's facts) → deployment, document → render, graph. The façade at the
+// end of this file runs them in turn.
 mod compat;
 mod deployment;
+mod describe;
 mod diagnostic;
 mod document;
+mod duration;
 mod explain;
 mod fast;
 mod graph;
-mod health;
+mod health_render;
+mod health_report;
 mod matrix;
 mod order;
 mod overrides;
 pub mod render;
 mod schema;
 mod source;
+mod suggest;
 mod synthetic;
 mod validate;
 pub mod yaml;
 
-pub use compat::{Catalog, Mismatch, join_versions};
+pub use compat::{Catalog, Mismatch, State, join_versions, state_mismatches};
 pub use deployment::{
-    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, default_steps, deploy_doc,
+    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, RouteDoc, default_steps,
+    deploy_doc,
+};
+pub use describe::{
+    constraint as describe_constraint, cycle_path, offer as describe_offer, plural,
 };
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
 pub use document::{
@@ -38,21 +53,46 @@ pub use document::{
     PLAN_FORMAT_VERSION, PlanDocument, Position, Problem, StepDoc, WaveDoc, relative_path,
     sha256_hex, summary,
 };
-pub use explain::{Change, Hint};
+pub use duration::{format_duration, parse_duration};
+pub use explain::{Change, Hint, NoSafeOrder};
 pub use graph::{dot, mermaid};
-pub use health::{
-    HealthChecker, HealthError, HealthReport, HealthSettings, HealthTarget, HealthTargetError,
-    Secret, ServiceHealth, health_targets, render_health,
-};
+pub use health_render::render_health;
+pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
     Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
-    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load, parse_duration,
+    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load,
 };
-pub use order::{BrokenState, Conflict, Constraint, Cycle, NoSafeOrder, Plan, Step, Wave, plan};
+pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};
 pub use schema::json_schema;
 pub use source::SourceFile;
-pub use synthetic::synthetic_matrix;
-pub use validate::{
-    State, Validated, check, state_mismatches, validate_bytes, validate_with_overrides,
-};
+pub use synthetic::{release_matrix, synthetic_matrix};
+pub use validate::{Validated, check, validate_bytes, validate_with_overrides};
+
+/// Plans the cutover of a valid matrix: the minimal safe waves, or why none
+/// exist (the facts from ordering, with hints derived from them).
+pub fn plan(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
+    order::analyse(matrix).map_err(|obstacles| explain::explain(matrix, obstacles))
+}
+
+impl Validated {
+    /// Plans a valid matrix (`None` when it is not valid). The same as
+    /// [`plan`] on [`valid_matrix`](Self::valid_matrix), without checking the
+    /// current and target states again: validation already did.
+    pub fn plan(&self) -> Option<Result<Plan, NoSafeOrder>> {
+        self.valid_matrix().map(|matrix| {
+            order::order_validated(matrix).map_err(|obstacles| explain::explain(matrix, obstacles))
+        })
+    }
+}
+
+impl Matrix {
+    /// Reads a matrix from a file already in memory, collecting every problem.
+    ///
+    /// Returns the matrix (when the document could be read at all) and every
+    /// diagnostic, structural and semantic, sorted by position.
+    pub fn parse(source: SourceFile, limits: &Limits) -> Validated {
+        let path = source.path().to_owned();
+        validate_bytes(&path, source.text().as_bytes(), limits)
+    }
+}

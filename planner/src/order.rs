@@ -19,9 +19,8 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use semver::Version;
 
-use crate::compat::{Catalog, Mismatch};
+use crate::compat::{Catalog, Mismatch, State, state_mismatches};
 use crate::matrix::Matrix;
-use crate::validate::{State, state_mismatches};
 
 /// One service switching from `from` to `to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,12 +63,7 @@ impl Constraint {
 
     /// "`payments` before `orders`: <reason>".
     pub fn describe(&self) -> String {
-        format!(
-            "`{}` before `{}`: {}",
-            self.before,
-            self.after,
-            self.reason()
-        )
+        crate::describe::constraint(&self.before, &self.after, &self.reason())
     }
 }
 
@@ -120,11 +114,7 @@ pub struct Cycle {
 impl Cycle {
     /// "`a` → `b` → `a`".
     pub fn describe_path(&self) -> String {
-        self.path
-            .iter()
-            .map(|s| format!("`{s}`"))
-            .collect::<Vec<_>>()
-            .join(" → ")
+        crate::describe::cycle_path(&self.path)
     }
 }
 
@@ -137,41 +127,28 @@ pub struct BrokenState {
     pub mismatches: Vec<Mismatch>,
 }
 
-/// Why no safe order exists: the facts, to be rendered separately.
+/// Why no safe order exists: the facts only. `explain` derives hints from
+/// them and makes the public [`Obstacles`](crate::Obstacles).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct NoSafeOrder {
+pub(crate) struct Obstacles {
     /// Steady states that are broken whatever the order.
     pub broken_states: Vec<BrokenState>,
     /// Pairs that allow neither order.
     pub conflicts: Vec<Conflict>,
     /// Cycles of constraints.
     pub cycles: Vec<Cycle>,
-    /// The smallest matrix changes that would unlock an order.
-    pub hints: Vec<crate::explain::Hint>,
     /// The constraints found, including those on cycles.
     pub constraints: Vec<Constraint>,
 }
 
-/// Plans the cutover of a valid matrix: the minimal safe waves, or why none exist.
-pub fn plan(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
-    with_hints(matrix, analyse(matrix))
-}
-
-/// [`plan`] for a matrix whose current and target states were already found
+/// The order of a matrix whose current and target states were already found
 /// sound by validation, so they are not checked again.
-pub(crate) fn plan_validated(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
-    with_hints(matrix, order(&Catalog::new(matrix)))
+pub(crate) fn order_validated(matrix: &Matrix) -> Result<Plan, Obstacles> {
+    order(&Catalog::new(matrix))
 }
 
-fn with_hints(matrix: &Matrix, result: Result<Plan, NoSafeOrder>) -> Result<Plan, NoSafeOrder> {
-    result.map_err(|mut no| {
-        no.hints = crate::explain::hints(matrix, &no);
-        no
-    })
-}
-
-/// The planner without hints (used to check hints themselves).
-pub(crate) fn analyse(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
+/// The minimal safe waves of a matrix, or the facts of why none exist.
+pub(crate) fn analyse(matrix: &Matrix) -> Result<Plan, Obstacles> {
     let catalog = Catalog::new(matrix);
     let broken_states: Vec<BrokenState> = [State::Current, State::Target]
         .into_iter()
@@ -182,16 +159,16 @@ pub(crate) fn analyse(matrix: &Matrix) -> Result<Plan, NoSafeOrder> {
         .filter(|b| !b.mismatches.is_empty())
         .collect();
     if !broken_states.is_empty() {
-        return Err(NoSafeOrder {
+        return Err(Obstacles {
             broken_states,
-            ..NoSafeOrder::default()
+            ..Obstacles::default()
         });
     }
     order(&catalog)
 }
 
 /// The waves of a matrix whose two states are sound.
-fn order(catalog: &Catalog) -> Result<Plan, NoSafeOrder> {
+fn order(catalog: &Catalog) -> Result<Plan, Obstacles> {
     let matrix = catalog.matrix();
     let (constraints, conflicts) = pairwise(catalog);
     let changing: Vec<&str> = matrix.changing().map(|s| s.name.as_str()).collect();
@@ -209,15 +186,15 @@ fn order(catalog: &Catalog) -> Result<Plan, NoSafeOrder> {
     }
     let cycles = cycles(&graph, &constraints);
     if !conflicts.is_empty() || !cycles.is_empty() {
-        return Err(NoSafeOrder {
+        return Err(Obstacles {
             conflicts,
             cycles,
             constraints,
-            ..NoSafeOrder::default()
+            ..Obstacles::default()
         });
     }
 
-    let order = toposort(&graph, None).map_err(|_| NoSafeOrder::default())?;
+    let order = toposort(&graph, None).map_err(|_| Obstacles::default())?;
     let mut layer = vec![0usize; graph.node_count()];
     for node in order {
         let next = layer[node.index()] + 1;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::describe::{constraint, cycle_path, offer, plural};
 use crate::document::{PlanDocument, Problem};
 
 /// The plan as a terminal report (no colours, stable for snapshots).
@@ -45,7 +46,7 @@ pub fn human(doc: &PlanDocument) -> String {
         if !doc.constraints.is_empty() {
             let _ = writeln!(out, "\nWhy this order:");
             for c in &doc.constraints {
-                let _ = writeln!(out, "  `{}` before `{}`: {}", c.before, c.after, c.reason);
+                let _ = writeln!(out, "  {}", constraint(&c.before, &c.after, &c.reason));
             }
         }
         let _ = writeln!(
@@ -80,17 +81,16 @@ pub fn human(doc: &PlanDocument) -> String {
         }
     }
     for cycle in &explanation.cycles {
-        let path: Vec<String> = cycle.path.iter().map(|s| format!("`{s}`")).collect();
         let _ = writeln!(
             out,
             "\nThe ordering constraints form a cycle: {}",
-            path.join(" → ")
+            cycle_path(&cycle.path)
         );
         for edge in &cycle.edges {
             let _ = writeln!(
                 out,
-                "  `{}` before `{}`: {}",
-                edge.before, edge.after, edge.reason
+                "  {}",
+                constraint(&edge.before, &edge.after, &edge.reason)
             );
         }
     }
@@ -116,11 +116,7 @@ pub fn human(doc: &PlanDocument) -> String {
 }
 
 fn problem_lines(out: &mut String, indent: &str, problem: &Problem) {
-    let offer = if problem.offered.is_empty() {
-        format!("it does not provide `{}` at all", problem.api)
-    } else {
-        format!("it provides {}", problem.offered.join(", "))
-    };
+    let offer = offer("it", &problem.api, &problem.offered, false);
     let at = &problem.requirement_at;
     let _ = writeln!(out, "{indent}{}", problem.message);
     let _ = writeln!(
@@ -232,8 +228,7 @@ pub fn markdown(doc: &PlanDocument) -> String {
             out.push('\n');
         }
         for cycle in &explanation.cycles {
-            let path: Vec<String> = cycle.path.iter().map(|s| format!("`{s}`")).collect();
-            let _ = writeln!(out, "**Cycle:** {}\n", path.join(" → "));
+            let _ = writeln!(out, "**Cycle:** {}\n", cycle_path(&cycle.path));
             let _ = writeln!(out, "| Before | After | Reason |\n| --- | --- | --- |");
             for edge in &cycle.edges {
                 let _ = writeln!(
@@ -284,8 +279,4 @@ pub fn markdown(doc: &PlanDocument) -> String {
 /// Text safe inside a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -54,10 +54,111 @@ pub fn synthetic_matrix(services: usize, seed: u64) -> String {
     out
 }
 
+/// A valid, plannable matrix of `services` services shaped like a large
+/// real release: about 30 % of the services change, the changes form
+/// dependency chains up to 40 waves deep, each release consumes three or
+/// four APIs, about one requirement in ten lists alternatives
+/// (`[^0.9, ^1]`) and about one provider in ten serves a list of versions.
+/// The same `seed` gives the same matrix.
+pub fn release_matrix(services: usize, seed: u64) -> String {
+    const DEPTH: usize = 40;
+    let mut out = String::with_capacity(services * 400);
+    let mut rng = seed | 1;
+    let mut next = move |bound: usize| {
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        (rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % bound.max(1)
+    };
+    // The changing services by chain level: level `l` consumes the new
+    // minor version of one service of level `l - 1`.
+    let mut levels: Vec<Vec<usize>> = Vec::new();
+    out.push_str("version: 1\nservices:\n");
+    for i in 0..services {
+        let changes = next(10) < 3;
+        let mut chained = None;
+        if changes {
+            let level = next(DEPTH).min(levels.len());
+            if level > 0 {
+                let below = &levels[level - 1];
+                chained = Some(below[next(below.len())]);
+            }
+            if level == levels.len() {
+                levels.push(Vec::new());
+            }
+            levels[level].push(i);
+        }
+        let wanted = 3 + next(2);
+        let mut providers: Vec<usize> = chained.into_iter().collect();
+        while i > 0 && providers.len() < wanted.min(i) {
+            let p = next(i);
+            if !providers.contains(&p) {
+                providers.push(p);
+            }
+        }
+        providers.sort_unstable();
+        let alternatives = next(10) == 0;
+        let consumes = |target: bool| {
+            providers
+                .iter()
+                .map(|p| {
+                    let requirement = if target && Some(*p) == chained {
+                        "\"^1.1\"".to_owned()
+                    } else if alternatives {
+                        "[\"^0.9\", \"^1\"]".to_owned()
+                    } else {
+                        "\"^1\"".to_owned()
+                    };
+                    format!("api-{p}: {requirement}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let current_provides = if next(10) == 0 {
+            "[0.9.0, 1.0.0]"
+        } else {
+            "1.0.0"
+        };
+        let _ = writeln!(out, "  svc-{i}:\n    current: 1.0.0");
+        if changes {
+            let _ = writeln!(out, "    target: 1.1.0");
+        }
+        let _ = writeln!(out, "    releases:");
+        let _ = writeln!(
+            out,
+            "      1.0.0: {{provides: {{api-{i}: {current_provides}}}, consumes: {{{}}}}}",
+            consumes(false)
+        );
+        if changes {
+            let _ = writeln!(
+                out,
+                "      1.1.0: {{provides: {{api-{i}: [1.0.0, 1.1.0]}}, consumes: {{{}}}}}",
+                consumes(true)
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Limits, plan, validate_bytes};
+
+    #[test]
+    fn release_matrices_plan_in_at_most_forty_waves() {
+        let yaml = release_matrix(2_000, 7);
+        let validated = validate_bytes("r.yaml", yaml.as_bytes(), &Limits::for_services(2_000));
+        assert!(validated.is_valid(), "{:?}", validated.diagnostics.first());
+        let plan = validated.plan().expect("valid").expect("plannable");
+        let changing: usize = plan.waves.iter().map(|w| w.services.len()).sum();
+        assert!((500..=700).contains(&changing), "{changing}");
+        assert!(
+            (20..=40).contains(&plan.waves.len()),
+            "{}",
+            plan.waves.len()
+        );
+    }
 
     #[test]
     fn synthetic_matrices_are_valid_and_plannable() {

@@ -4,7 +4,7 @@
 use crate::fast::HashMap;
 use std::convert::Infallible;
 
-use crate::compat::{Catalog, Mismatch};
+use crate::compat::{Catalog, Mismatch, State, state_mismatches};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
 use crate::matrix::{Limits, Matrix, Service, load};
 use crate::overrides::{OverrideError, Overrides, apply_overrides};
@@ -30,13 +30,6 @@ impl Validated {
     /// The matrix, only when it is valid.
     pub fn valid_matrix(&self) -> Option<&Matrix> {
         self.matrix.as_ref().filter(|_| self.is_valid())
-    }
-
-    /// Plans a valid matrix (`None` when it is not valid). The same as
-    /// [`plan`](crate::plan) on [`valid_matrix`](Self::valid_matrix), without
-    /// checking the current and target states again: validation already did.
-    pub fn plan(&self) -> Option<Result<crate::Plan, crate::NoSafeOrder>> {
-        self.valid_matrix().map(crate::order::plan_validated)
     }
 }
 
@@ -91,11 +84,6 @@ fn read_and_check<E>(
     })
 }
 
-pub(crate) fn validate_source(source: SourceFile, limits: &Limits) -> Validated {
-    let path = source.path().to_owned();
-    validate_bytes(&path, source.text().as_bytes(), limits)
-}
-
 /// Every semantic problem of a structurally read matrix.
 pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
     let mut diagnostics = crate::matrix::deploy_checks::check_deploy(matrix);
@@ -114,55 +102,6 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
         }
     }
     diagnostics
-}
-
-/// One of the two steady states a cutover goes between.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// Every service on `current`.
-    Current,
-    /// Every changing service on `target`, the others on `current`.
-    Target,
-}
-
-impl State {
-    /// The release `service` serves in this state.
-    pub fn release_of(self, service: &Service) -> &semver::Version {
-        match self {
-            State::Current => &service.current.value,
-            State::Target => service.target_version(),
-        }
-    }
-}
-
-/// Every broken consumer/provider pair in `state`. For the target state, only
-/// pairs where at least one side changes (the others are already reported for
-/// the current state).
-pub fn state_mismatches(catalog: &Catalog, state: State) -> Vec<Mismatch> {
-    let mut found = Vec::new();
-    for consumer in catalog.matrix().services.values() {
-        let c = state.release_of(consumer);
-        let Some(c_release) = consumer.release(c) else {
-            continue;
-        };
-        let first = found.len();
-        for requirement in catalog.requirements(consumer, c_release) {
-            if state == State::Target
-                && !consumer.is_changing()
-                && !requirement.provider.service.is_changing()
-            {
-                continue;
-            }
-            let Some(p_release) = requirement.provider.release_in(state) else {
-                continue;
-            };
-            found.extend(Catalog::unmet(consumer, c, requirement, p_release));
-        }
-        // Per consumer, by provider, then by API (the requirements come in API order).
-        found[first..].sort_by(|a: &Mismatch, b: &Mismatch| a.provider.cmp(&b.provider));
-    }
-    found
 }
 
 fn state_diagnostic(state: State, mismatch: &Mismatch) -> Diagnostic {
@@ -335,6 +274,7 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
     }
 }
 
+/// A service or API name close to `name` (separators aside, or a prefix).
 fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
     let matrix = catalog.matrix();
     let apis = matrix
@@ -342,18 +282,6 @@ fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
         .values()
         .flat_map(|s| s.releases.values())
         .flat_map(|r| r.provides.keys());
-    matrix
-        .services
-        .keys()
-        .chain(apis)
-        .filter(|candidate| similar(name, candidate))
-        .min()
-        .cloned()
-}
-
-fn similar(a: &str, b: &str) -> bool {
-    a != b
-        && (a.starts_with(b)
-            || b.starts_with(a)
-            || a.replace(['-', '_'], "") == b.replace(['-', '_'], ""))
+    let names = matrix.services.keys().chain(apis).map(String::as_str);
+    crate::suggest::closest(name, names, 0).map(str::to_owned)
 }

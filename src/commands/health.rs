@@ -1,6 +1,7 @@
 //! `cutover health MATRIX [--service NAME]... [--format human|json]`
 
-use cutover_planner::{HealthChecker, HealthReport, Matrix, health_targets, render_health};
+use cutover_health::{HealthChecker, HealthReport, health_targets, render_health};
+use cutover_planner::Matrix;
 
 use super::planning::load;
 use super::{Outcome, write_stdout};

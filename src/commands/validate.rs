@@ -67,11 +67,7 @@ fn human(results: &[Validated]) -> String {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        word.to_owned()
-    } else {
-        format!("{word}s")
-    }
+    format!("{word}{}", cutover_planner::plural(n))
 }
 
 /// GitHub Actions workflow commands, one line per diagnostic.

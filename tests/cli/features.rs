@@ -26,13 +26,24 @@ fn normal_dependencies(flags: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn the_slim_build_has_no_aws_sdk() {
+fn the_slim_build_has_no_aws_sdk_and_no_http_stack() {
     let slim = normal_dependencies(&["--no-default-features"]);
-    let aws: Vec<&String> = slim
+    let heavy: Vec<&String> = slim
         .iter()
-        .filter(|p| p.starts_with("aws-sdk-") || p.starts_with("aws-smithy") || *p == "aws-config")
+        .filter(|p| {
+            p.starts_with("aws-")
+                || [
+                    "reqwest",
+                    "hyper",
+                    "h2",
+                    "rustls",
+                    "tokio",
+                    "cutover-health",
+                ]
+                .contains(&p.as_str())
+        })
         .collect();
-    assert!(aws.is_empty(), "{aws:?}");
+    assert!(heavy.is_empty(), "{heavy:?}");
     assert!(slim.iter().any(|p| p == "cutover-planner"));
     let full = normal_dependencies(&[]);
     assert!(full.iter().any(|p| p == "aws-sdk-elasticloadbalancingv2"));

@@ -1,7 +1,7 @@
 //! `cutover health` and `cutover plan --check-health` against a local fake
 //! Actuator (127.0.0.1 only), with matrices written to a temporary directory.
 
-#[path = "../../planner/tests/support/actuator.rs"]
+#[path = "../../health/tests/support/actuator.rs"]
 mod actuator;
 
 use std::sync::OnceLock;

@@ -94,6 +94,13 @@ pub struct HealthDefaults {
     pub token_env: Option<String>,
 }
 
+impl HealthDefaults {
+    /// Per-request timeout when `defaults.health.timeout` is not set.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// Extra attempts when `defaults.health.retries` is not set.
+    pub const DEFAULT_RETRIES: u32 = 2;
+}
+
 /// `defaults`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Defaults {
@@ -105,52 +112,4 @@ pub struct Defaults {
     pub steps: Option<Located<Vec<u32>>>,
     /// Default bake time.
     pub bake: Option<Duration>,
-}
-
-/// Reads a duration such as `500ms`, `2s`, `1m`, `1h`, or `1m30s`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let amount: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(amount),
-            "s" => Duration::from_secs(amount),
-            "m" => Duration::from_secs(amount.checked_mul(60)?),
-            "h" => Duration::from_secs(amount.checked_mul(3600)?),
-            _ => return None,
-        };
-        total = total.checked_add(unit)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("60"), None);
-        assert_eq!(parse_duration("s"), None);
-        assert_eq!(parse_duration(""), None);
-        assert_eq!(parse_duration("5 s"), None);
-    }
 }

@@ -5,7 +5,7 @@
 //! Everything keeps its source position so that every later finding can point
 //! at the line it is about.
 
-mod arn;
+pub(crate) mod arn;
 mod deploy;
 pub(crate) mod deploy_checks;
 mod load;
@@ -18,7 +18,6 @@ use semver::{Version, VersionReq};
 
 pub use deploy::{
     Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
-    parse_duration,
 };
 pub use load::{Limits, load};
 
@@ -143,14 +142,6 @@ impl Consumed {
 }
 
 impl Matrix {
-    /// Reads a matrix from a file already in memory, collecting every problem.
-    ///
-    /// Returns the matrix (when the document could be read at all) and every
-    /// diagnostic, structural and semantic, sorted by position.
-    pub fn parse(source: SourceFile, limits: &Limits) -> crate::Validated {
-        crate::validate::validate_source(source, limits)
-    }
-
     /// The services in the order they are written in the file.
     pub fn services_in_document_order(&self) -> Vec<&Service> {
         let mut services: Vec<&Service> = self.services.values().collect();

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use reqwest::Url;
+use url::Url;
 
 /// What is wrong with an Actuator URL, or worth a warning.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,4 +1,3 @@
 //! Integration tests of the planner crate.
 
-mod health;
 mod order_properties;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::matrix::HealthDefaults;
+use cutover_planner::HealthDefaults;
 
 /// Settings of a [`HealthChecker`](crate::HealthChecker).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,9 +26,9 @@ pub struct HealthSettings {
 
 impl HealthSettings {
     /// Per-request timeout when `defaults.health.timeout` is not set.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    pub const DEFAULT_TIMEOUT: Duration = HealthDefaults::DEFAULT_TIMEOUT;
     /// Extra attempts when `defaults.health.retries` is not set.
-    pub const DEFAULT_RETRIES: u32 = 2;
+    pub const DEFAULT_RETRIES: u32 = HealthDefaults::DEFAULT_RETRIES;
     /// Services checked at once by default (`--concurrency`).
     pub const DEFAULT_CONCURRENCY: usize = 32;
     /// Default body cap: 1 MiB.

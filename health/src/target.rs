@@ -1,10 +1,17 @@
-//! What to check: one [`HealthTarget`] per changing service, from the matrix.
+//! What to check: one [`HealthTarget`] per changing service, from the matrix,
+//! or one Actuator of a plan document. The only place that builds targets.
 
+use std::time::Duration;
+
+use cutover_planner::HealthDoc;
 use semver::Version;
 
-use super::secret::Secret;
-use super::settings::HealthSettings;
-use crate::matrix::Matrix;
+use crate::secret::Secret;
+use crate::settings::HealthSettings;
+use cutover_planner::{Matrix, Service};
+
+/// Where a token variable is named, for the problems that mention it.
+const TOKEN_ENV_FIELD: &str = "defaults.health.token_env";
 
 /// The green side of one service, as the checker sees it.
 #[derive(Clone, Debug, Default)]
@@ -71,7 +78,7 @@ pub fn health_targets(
             names.join(", ")
         }
     };
-    let chosen: Vec<&crate::Service> = match services {
+    let chosen: Vec<&Service> = match services {
         None => matrix.changing().collect(),
         Some(names) => {
             let mut chosen = Vec::new();
@@ -96,24 +103,7 @@ pub fn health_targets(
             chosen
         }
     };
-    let (token, token_problem) = match &defaults.token_env {
-        None => (None, None),
-        Some(name) => match env(name) {
-            Some(value) if !value.is_empty() => (Some(Secret::new(value)), None),
-            Some(_) => (
-                None,
-                Some(format!(
-                    "environment variable `{name}` (named by `defaults.health.token_env`) is empty"
-                )),
-            ),
-            None => (
-                None,
-                Some(format!(
-                    "environment variable `{name}` (named by `defaults.health.token_env`) is not set"
-                )),
-            ),
-        },
-    };
+    let (token, token_problem) = token(defaults.token_env.as_deref(), &env);
     let targets = chosen
         .into_iter()
         .map(|service| HealthTarget {
@@ -132,10 +122,62 @@ pub fn health_targets(
     Ok((targets, HealthSettings::from_defaults(defaults)))
 }
 
+/// The target and settings of one Actuator check a plan records
+/// (`deploy.health` of green, or `deploy.live_health` of blue), expecting
+/// `version`; the token is read with `env` exactly as [`health_targets`]
+/// reads it, and an unset or empty variable is a problem of the target.
+pub fn plan_health_target(
+    service: &str,
+    health: &HealthDoc,
+    version: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> (HealthTarget, HealthSettings) {
+    let (token, problem) = token(health.token_env.as_deref(), &env);
+    let target = HealthTarget {
+        service: service.to_owned(),
+        url: Some(health.url.clone()),
+        expected_version: Version::parse(version).ok(),
+        require: health.require.clone(),
+        token,
+        problems: problem.into_iter().collect(),
+    };
+    let settings = HealthSettings {
+        timeout: Duration::from_millis(health.timeout_ms),
+        retries: health.retries,
+        ..HealthSettings::default()
+    };
+    (target, settings)
+}
+
+/// The bearer token from the variable `name`, or the problem with it.
+fn token(
+    name: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> (Option<Secret>, Option<String>) {
+    let Some(name) = name else {
+        return (None, None);
+    };
+    match env(name) {
+        Some(value) if !value.is_empty() => (Some(Secret::new(value)), None),
+        Some(_) => (
+            None,
+            Some(format!(
+                "environment variable `{name}` (named by `{TOKEN_ENV_FIELD}`) is empty"
+            )),
+        ),
+        None => (
+            None,
+            Some(format!(
+                "environment variable `{name}` (named by `{TOKEN_ENV_FIELD}`) is not set"
+            )),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Limits, validate_bytes};
+    use cutover_planner::{Limits, validate_bytes};
 
     const MATRIX: &str = "\
 version: 1
@@ -194,6 +236,29 @@ services:
                 ["environment variable `TOKEN` (named by `defaults.health.token_env`) is not set"]
             );
         }
+    }
+
+    #[test]
+    fn plan_targets_read_the_token_as_matrix_targets_do() {
+        let doc = HealthDoc {
+            url: "http://127.0.0.1:1/a".to_owned(),
+            require: vec!["db".to_owned()],
+            token_env: Some("TOKEN".to_owned()),
+            timeout_ms: 500,
+            retries: 1,
+        };
+        let (target, settings) = plan_health_target("a", &doc, "2.0.0", |_| Some(String::new()));
+        assert_eq!(settings.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(settings.retries, 1);
+        assert!(target.token.is_none());
+        assert_eq!(
+            target.problems,
+            ["environment variable `TOKEN` (named by `defaults.health.token_env`) is empty"]
+        );
+        let (target, _) = plan_health_target("a", &doc, "2.0.0", |_| Some("t".to_owned()));
+        assert_eq!(target.token.as_ref().map(Secret::expose), Some("t"));
+        assert_eq!(target.expected_version, Some(Version::new(2, 0, 0)));
+        assert!(target.problems.is_empty());
     }
 
     #[test]

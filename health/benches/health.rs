@@ -4,13 +4,13 @@
 //! Ideal: 1,000 / 100 × 200 ms = 2 s (each service's `/health` and `/info`
 //! go out together). Budget: at most 1.3 × the ideal, 2.6 s.
 //!
-//! Run with `cargo bench -p cutover-planner --bench health`.
+//! Run with `cargo bench -p cutover-health --bench health`.
 
 #[path = "../tests/support/actuator.rs"]
 mod actuator;
 
 use actuator::{Actuator, RELEASE};
-use cutover_planner::{HealthChecker, HealthSettings, HealthTarget};
+use cutover_health::{HealthChecker, HealthSettings, HealthTarget};
 
 /// The allocator the `cutover` binary uses, so that the figures are the tool's.
 #[global_allocator]

@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use semver::Version;
 use serde_json::Value;
 
-use super::actuator::{VERSION_FIELDS, info_version, parse_health};
-use super::fetch::{Answer, Failed, attempts};
+use crate::actuator::{VERSION_FIELDS, info_version, parse_health};
+use crate::fetch::{Answer, Failed, attempts};
 
 /// What `/health` gave: the status, when known, and the problems.
 pub(crate) fn assess_health(
@@ -91,7 +91,7 @@ pub(crate) fn assess_health(
                 .into_iter()
                 .filter(|c| c.path != component.path)
                 .collect();
-            if component.status != super::actuator::UP {
+            if component.status != crate::actuator::UP {
                 let causes = if within.is_empty() {
                     String::new()
                 } else {
@@ -114,7 +114,7 @@ pub(crate) fn assess_health(
 }
 
 /// `` `db/primary` is `DOWN`, `kafka` is `OUT_OF_SERVICE` ``
-fn list_statuses(components: &[&super::actuator::Component]) -> String {
+fn list_statuses(components: &[&crate::actuator::Component]) -> String {
     components
         .iter()
         .map(|c| format!("`{}` is `{}`", c.path, c.status))

@@ -7,10 +7,11 @@ mod actuator;
 use std::time::Duration;
 
 use actuator::{Actuator, RELEASE, TOKEN, refused_port};
-use cutover_planner::{
-    HealthChecker, HealthSettings, HealthTarget, Limits, Secret, ServiceHealth, health_targets,
-    render_health, validate_bytes,
+use cutover_health::{
+    HealthChecker, HealthSettings, HealthTarget, Secret, ServiceHealth, health_targets,
+    render_health,
 };
+use cutover_planner::{Limits, validate_bytes};
 
 /// Quick retries so that the tests stay fast.
 fn settings() -> HealthSettings {

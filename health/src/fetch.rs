@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use reqwest::{Client, StatusCode, Url};
 
-use super::settings::HealthSettings;
+use crate::settings::HealthSettings;
 
 /// What Actuator is asked for: its v3/v2 JSON, or plain JSON from 1.x.
 const ACCEPT_ACTUATOR: &str = "application/vnd.spring-boot.actuator.v3+json, application/vnd.spring-boot.actuator.v2+json, application/json";

@@ -7,11 +7,11 @@ use reqwest::Url;
 use reqwest::header::HeaderValue;
 use tokio::sync::Semaphore;
 
-use super::assess::{assess_health, assess_info};
-use super::fetch::{self, shown_url};
-use super::report::{HealthReport, ServiceHealth};
-use super::settings::HealthSettings;
-use super::target::HealthTarget;
+use crate::assess::{assess_health, assess_info};
+use crate::fetch::{self, shown_url};
+use crate::settings::HealthSettings;
+use crate::target::HealthTarget;
+use cutover_planner::{HealthReport, ServiceHealth};
 
 /// Why a checker cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,8 @@ pub enum HealthError {
 /// clones share one connection pool.
 ///
 /// ```no_run
-/// use cutover_planner::{HealthChecker, Limits, health_targets, render_health, validate_bytes};
+/// use cutover_health::{HealthChecker, health_targets, render_health};
+/// use cutover_planner::{Limits, validate_bytes};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let bytes = std::fs::read("matrices/shop.yaml")?;
@@ -189,7 +190,7 @@ fn actuator_base(url: &str) -> Result<Url, String> {
 }
 
 /// `Bearer …`, marked sensitive so that it shows in no debug output.
-fn bearer(token: &super::Secret) -> Result<HeaderValue, String> {
+fn bearer(token: &crate::Secret) -> Result<HeaderValue, String> {
     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
         "the bearer token is not a valid HTTP header value (control characters or non-ASCII)"
             .to_owned()
@@ -227,9 +228,9 @@ mod tests {
 
     #[test]
     fn bearer_is_sensitive() {
-        let value = bearer(&super::super::Secret::new("abc")).expect("value");
+        let value = bearer(&crate::Secret::new("abc")).expect("value");
         assert!(value.is_sensitive());
         assert!(!format!("{value:?}").contains("abc"));
-        assert!(bearer(&super::super::Secret::new("a\nb")).is_err());
+        assert!(bearer(&crate::Secret::new("a\nb")).is_err());
     }
 }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::report::HealthReport;
+use crate::describe::plural;
+use crate::health_report::{HealthReport, ServiceHealth};
 
 /// The report as a terminal table: service, `ok` or `FAIL`, status, version
 /// found and URL; each problem on its own line below its service; a last line
@@ -20,9 +21,8 @@ pub fn render_health(report: &HealthReport) -> String {
         "Health of the green side of {total} changing service{}:\n",
         plural(total)
     );
-    let width = |f: &dyn Fn(&super::ServiceHealth) -> usize| {
-        report.services.iter().map(f).max().unwrap_or(0)
-    };
+    let width =
+        |f: &dyn Fn(&ServiceHealth) -> usize| report.services.iter().map(f).max().unwrap_or(0);
     let name_width = width(&|s| s.service.len()).max("SERVICE".len());
     let status_width = width(&|s| s.status.as_deref().map_or(1, str::len)).max("STATUS".len());
     let version_width = width(&|s| s.version.as_deref().map_or(1, str::len)).max("VERSION".len());
@@ -79,14 +79,9 @@ pub fn render_health(report: &HealthReport) -> String {
     out
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ServiceHealth;
 
     #[test]
     fn table_with_problems_and_verdict() {

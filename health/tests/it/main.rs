@@ -1,0 +1,3 @@
+//! Integration tests of the health crate.
+
+mod health;

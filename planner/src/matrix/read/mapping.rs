@@ -1,0 +1,228 @@
+//! The structure of mappings: which keys each accepts, unknown, missing and
+//! duplicate keys, and the names used as keys (services, releases, APIs).
+
+use std::borrow::Cow;
+
+use super::versions::quote_hint;
+use super::{Fields, Reader};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::fast::HashMap;
+use crate::yaml::{Key, Node, Scalar, Span, Value};
+
+/// The keys each mapping of the format accepts.
+pub(crate) mod keys {
+    pub(crate) const TOP: &[&str] = &["version", "services", "defaults"];
+    pub(crate) const SERVICE: &[&str] = &["current", "target", "releases", "deploy"];
+    pub(crate) const RELEASE: &[&str] = &["provides", "consumes", "image"];
+    pub(crate) const DEPLOY: &[&str] = &[
+        "health",
+        "live_health",
+        "require",
+        "listener",
+        "rule",
+        "target_groups",
+        "test_listener",
+        "ecs",
+        "strategy",
+        "steps",
+        "bake",
+    ];
+    pub(crate) const ECS: &[&str] = &["cluster", "services", "container"];
+    pub(crate) const DEFAULTS: &[&str] = &["health", "deploy"];
+    pub(crate) const HEALTH_DEFAULTS: &[&str] = &["timeout", "retries", "require", "token_env"];
+    pub(crate) const DEPLOY_DEFAULTS: &[&str] = &["strategy", "steps", "bake"];
+}
+
+impl Reader<'_> {
+    /// A mapping with a fixed set of keys.
+    pub(super) fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&'static str],
+    ) -> Option<Fields<'n>> {
+        let Value::Map(entries) = &node.value else {
+            self.wrong_type(node, what, "a mapping");
+            return None;
+        };
+        let mut fields = Fields {
+            entries: HashMap::with_capacity_and_hasher(entries.len(), Default::default()),
+            span: node.span,
+        };
+        let mut first_seen: HashMap<Cow<str>, Span> = HashMap::default();
+        for (key, value) in entries {
+            let text = key.text_cow();
+            if let Some(first) = first_seen.get(&text) {
+                self.duplicate(key, *first, what);
+                continue;
+            }
+            first_seen.insert(text, key.span);
+            match allowed.iter().find(|name| key.is(name)) {
+                Some(name) => {
+                    fields.entries.insert(name, (key, value));
+                }
+                None => self.unknown_key(key, what, allowed),
+            }
+        }
+        Some(fields)
+    }
+
+    /// A mapping with user-chosen keys (services, releases, APIs), duplicates reported.
+    pub(super) fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Vec<(&'n Key, &'n Node)> {
+        let entries = match &node.value {
+            Value::Map(entries) => entries,
+            Value::Scalar(Scalar::Null) => return Vec::new(),
+            _ => {
+                self.wrong_type(node, what, "a mapping");
+                return Vec::new();
+            }
+        };
+        let mut first_seen: HashMap<Cow<str>, Span> =
+            HashMap::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut unique = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let text = key.text_cow();
+            if let Some(first) = first_seen.get(&text) {
+                self.duplicate(key, *first, what);
+                continue;
+            }
+            first_seen.insert(text, key.span);
+            unique.push((key, value));
+        }
+        unique
+    }
+
+    pub(super) fn key_text(&mut self, key: &Key, what: &str, version_key: bool) -> Option<String> {
+        match &key.scalar {
+            Scalar::Str(text) => Some(text.clone()),
+            Scalar::Number(_) => {
+                let raw = self.raw_span(key.span).unwrap_or_default();
+                self.error(
+                    Diagnostic::error(
+                        Code::UnquotedNumber,
+                        key.span,
+                        format!("`{raw}` is read by YAML as a number, but {what} must be a string"),
+                    )
+                    .with_label("a number, not a string")
+                    .with_hint(quote_hint(&raw, version_key)),
+                );
+                None
+            }
+            other => {
+                let kind = Value::Scalar(other.clone()).kind();
+                self.error(Diagnostic::error(
+                    Code::WrongType,
+                    key.span,
+                    format!("expected {what}, found {kind}"),
+                ));
+                None
+            }
+        }
+    }
+
+    pub(super) fn api_name(&mut self, key: &Key) -> Option<String> {
+        let name = self.key_text(key, "an API name", false)?;
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidApiName,
+                    key.span,
+                    format!("`{name}` is not a valid API or service name"),
+                )
+                .with_hint(
+                    "use letters, digits, `-`, `_` and `.`, starting with a letter or digit",
+                ),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    pub(super) fn missing(&mut self, fields: &Fields, name: &str, what: &str, hint: &str) {
+        self.error(
+            Diagnostic::error(
+                Code::MissingField,
+                fields.span,
+                format!("{what} has no `{name}`"),
+            )
+            .with_label(format!("`{name}` is required here"))
+            .with_hint(hint.to_owned()),
+        );
+    }
+
+    pub(super) fn duplicate(&mut self, key: &Key, first: Span, what: &str) {
+        let text = key.text();
+        self.error(
+            Diagnostic::error(
+                Code::DuplicateKey,
+                key.span,
+                format!("`{text}` appears twice in {what}"),
+            )
+            .with_label("duplicate key")
+            .with_secondary(first, "first defined here")
+            .with_hint("remove one of them; YAML keys must be unique"),
+        );
+    }
+
+    pub(super) fn unknown_key(&mut self, key: &Key, what: &str, allowed: &[&str]) {
+        let text = key.text();
+        let hint = match closest(&text, allowed) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("expected one of {}", quoted_list(allowed)),
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UnknownKey,
+                key.span,
+                format!("unknown key `{text}` in {what}"),
+            )
+            .with_label("unknown key")
+            .with_hint(hint),
+        );
+    }
+}
+
+pub(super) fn is_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub(super) fn suggest_service_name(name: &str) -> String {
+    let lower: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = lower.trim_matches('-');
+    if trimmed.is_empty() {
+        "my-service".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+pub(super) fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn closest<'a>(text: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    crate::suggest::closest(text, allowed.iter().copied(), 2)
+}

@@ -1,0 +1,279 @@
+//! Turns the YAML node tree into the matrix model, reporting every structural
+//! problem (unknown keys, wrong types, invalid versions, ...) instead of
+//! stopping at the first.
+
+//!
+//! One file per concept: `mapping` (the keys of each mapping, and names used as
+//! keys), `scalars` (strings, counts), `versions` (versions and
+//! requirements), `deploy` (`deploy` and `defaults`); this file reads the
+//! services and their releases.
+
+mod deploy;
+mod mapping;
+mod scalars;
+mod versions;
+
+use std::collections::BTreeMap;
+
+use semver::Version;
+
+use super::{Consumed, Matrix, Provided, Release, Service};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::fast::HashMap;
+use crate::source::SourceFile;
+use crate::yaml::{Key, Node, Scalar, Span, Value};
+
+pub(crate) use mapping::keys;
+use mapping::{is_service_name, suggest_service_name};
+use versions::invalid_version;
+
+/// Describes the value being read, for messages; only called when there is a problem.
+type What<'a> = &'a dyn Fn() -> String;
+
+/// Reads the whole document. Services whose required fields could not be
+/// read are left out of the model (their problems are reported).
+pub(crate) fn read_matrix(source: &SourceFile, root: &Node) -> (Option<Matrix>, Vec<Diagnostic>) {
+    let mut reader = Reader {
+        source,
+        diagnostics: Vec::new(),
+    };
+    let matrix = reader.matrix(root);
+    (matrix, reader.diagnostics)
+}
+
+struct Reader<'s> {
+    source: &'s SourceFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The known keys of one mapping, first occurrence of each.
+struct Fields<'n> {
+    entries: HashMap<&'static str, (&'n Key, &'n Node)>,
+    span: Span,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, name: &str) -> Option<&'n Node> {
+        self.entries.get(name).map(|(_, node)| *node)
+    }
+}
+
+impl Reader<'_> {
+    pub(super) fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub(super) fn matrix(&mut self, root: &Node) -> Option<Matrix> {
+        let fields = self.fields(root, "the matrix", keys::TOP)?;
+        match fields.get("version") {
+            None => self.missing(
+                &fields,
+                "version",
+                "the matrix",
+                "add `version: 1` at the top",
+            ),
+            Some(node) => self.format_version(node),
+        }
+        let defaults = fields
+            .get("defaults")
+            .map(|node| self.defaults(node))
+            .unwrap_or_default();
+        let mut services = BTreeMap::new();
+        match fields.get("services") {
+            None => self.missing(
+                &fields,
+                "services",
+                "the matrix",
+                "add a `services:` mapping",
+            ),
+            Some(node) => {
+                for (key, node) in self.entries(node, "`services`") {
+                    if let Some(service) = self.service(key, node) {
+                        services.insert(service.name.clone(), service);
+                    }
+                }
+            }
+        }
+        Some(Matrix {
+            source: self.source.clone(),
+            services,
+            defaults,
+        })
+    }
+
+    pub(super) fn format_version(&mut self, node: &Node) {
+        match &node.value {
+            Value::Scalar(Scalar::Number(text)) if text == "1" => {}
+            Value::Scalar(Scalar::Number(_)) | Value::Scalar(Scalar::Str(_)) => {
+                let found = self.raw(node);
+                self.error(
+                    Diagnostic::error(
+                        Code::UnsupportedVersion,
+                        node.span,
+                        format!("matrix format version `{found}` is not supported; expected `1`"),
+                    )
+                    .with_label("unsupported version")
+                    .with_hint("write `version: 1`"),
+                );
+            }
+            other => {
+                let kind = other.kind();
+                self.error(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        node.span,
+                        format!("`version` must be the number 1, found {kind}"),
+                    )
+                    .with_hint("write `version: 1`"),
+                );
+            }
+        }
+    }
+
+    pub(super) fn service(&mut self, key: &Key, node: &Node) -> Option<Service> {
+        let name = self.key_text(key, "a service name", false)?;
+        if !is_service_name(&name) {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidServiceName,
+                    key.span,
+                    format!(
+                        "service name `{name}` may only contain lowercase letters, digits and `-`"
+                    ),
+                )
+                .with_label("invalid service name")
+                .with_hint(format!("rename it to `{}`", suggest_service_name(&name))),
+            );
+        }
+        let what = format!("service `{name}`");
+        let fields = self.fields(node, &what, keys::SERVICE)?;
+        let mut releases = BTreeMap::new();
+        match fields.get("releases") {
+            None => self.missing(
+                &fields,
+                "releases",
+                &what,
+                "list the releases under `releases:`",
+            ),
+            Some(node) => {
+                for (key, node) in self.entries(node, &format!("`releases` of {what}")) {
+                    if let Some(release) = self.release(&name, key, node) {
+                        releases.insert(release.version.clone(), release);
+                    }
+                }
+            }
+        }
+        let current = match fields.get("current") {
+            None => {
+                self.missing(
+                    &fields,
+                    "current",
+                    &what,
+                    "add `current:` with the release serving now",
+                );
+                None
+            }
+            Some(node) => self.version(node, &|| format!("`current` of {what}")),
+        };
+        let target = fields
+            .get("target")
+            .filter(|node| !matches!(node.value, Value::Scalar(Scalar::Null)))
+            .and_then(|node| self.version(node, &|| format!("`target` of {what}")));
+        let deploy = fields
+            .get("deploy")
+            .map(|node| self.deploy(node, &what))
+            .unwrap_or_default();
+        Some(Service {
+            name,
+            span: key.span,
+            current: current?,
+            target,
+            releases,
+            deploy,
+        })
+    }
+
+    pub(super) fn release(&mut self, service: &str, key: &Key, node: &Node) -> Option<Release> {
+        let text = self.key_text(key, "a release version", true)?;
+        let version = match Version::parse(&text) {
+            Ok(version) => version,
+            Err(error) => {
+                let diagnostic =
+                    invalid_version(key.span, &text, &format!("release of `{service}`"), &error);
+                self.error(diagnostic);
+                return None;
+            }
+        };
+        let what = format!("`{service}` {version}");
+        let mut release = Release {
+            version,
+            span: key.span,
+            image: None,
+            provides: BTreeMap::new(),
+            consumes: BTreeMap::new(),
+        };
+        if matches!(node.value, Value::Scalar(Scalar::Null)) {
+            return Some(release);
+        }
+        let fields = self.fields(node, &format!("release {what}"), keys::RELEASE)?;
+        release.image = fields
+            .get("image")
+            .and_then(|n| self.string(n, &format!("`image` of {what}")));
+        if let Some(node) = fields.get("provides") {
+            for (key, node) in self.entries(node, &format!("`provides` of {what}")) {
+                let Some(api) = self.api_name(key) else {
+                    continue;
+                };
+                if let Some(versions) =
+                    self.versions(node, &|| format!("`{api}` provided by {what}"))
+                {
+                    release.provides.insert(
+                        api,
+                        Provided {
+                            versions,
+                            span: node.span,
+                        },
+                    );
+                }
+            }
+        }
+        if let Some(node) = fields.get("consumes") {
+            for (key, node) in self.entries(node, &format!("`consumes` of {what}")) {
+                let Some(name) = self.api_name(key) else {
+                    continue;
+                };
+                if let Some(alternatives) =
+                    self.requirements(node, &|| format!("`{name}` consumed by {what}"))
+                {
+                    release.consumes.insert(
+                        name,
+                        Consumed {
+                            alternatives,
+                            span: node.span,
+                        },
+                    );
+                }
+            }
+        }
+        Some(release)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mapping::closest;
+    use super::versions::quote_hint;
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(closest("relases", keys::SERVICE), Some("releases"));
+        assert_eq!(closest("zzz", keys::SERVICE), None);
+        assert_eq!(suggest_service_name("Payments_API"), "payments-api");
+        assert_eq!(
+            quote_hint("1.10", true),
+            "quote it and give all three parts: `\"1.10.0\"`"
+        );
+        assert_eq!(quote_hint("2", false), "quote it: `\"2\"`");
+    }
+}
