@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_elasticloadbalancingv2::types::{Action, RuleCondition};
 use cutover_executor::sandbox::{BLUE_TASKS, SIDECAR_IMAGE, Shop};
 use cutover_executor::{
-    ActuatorGate, Cloud, Event, NoHealthGate, Outcome, Record, RunError, Runner, Settings,
+    ActuatorGate, Cloud, Event, NoHealthGate, Outcome, Record, Route, RunError, Runner, Settings,
 };
 use tokio::sync::watch;
 
@@ -604,4 +604,52 @@ async fn resume_after_a_kill_in_the_final_bake_bakes_again_and_checks_green() {
         );
         server = Some(stage.moto);
     }
+}
+
+#[tokio::test]
+async fn a_route_without_exactly_one_forward_is_refused_before_any_change() {
+    let stage = stage(CANARY).await;
+    let b = stage.shop.service("b").expect("b");
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&stage.moto.sdk_config().await);
+    let fixed = Action::builder()
+        .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::FixedResponse)
+        .fixed_response_config(
+            aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder()
+                .status_code("503")
+                .content_type("text/plain")
+                .message_body("maintenance")
+                .build(),
+        )
+        .build();
+    elb.modify_rule()
+        .rule_arn(&b.rule)
+        .actions(fixed)
+        .send()
+        .await
+        .expect("maintenance page");
+    let error = stage
+        .runner(NoHealthGate, settings())
+        .await
+        .execute(&stage.plan, &stage.journal)
+        .await
+        .expect_err("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("no `forward` action") && message.contains(&b.rule),
+        "{message}"
+    );
+    let a = stage.shop.service("a").expect("a");
+    let live = stage
+        .moto
+        .cloud()
+        .await
+        .forward(&Route::Rule(a.rule.clone()))
+        .await
+        .expect("a's rule");
+    assert_eq!(
+        live.percent_to(&a.target_groups[1]),
+        0,
+        "`a` was not switched"
+    );
+    assert!(!stage.journal.exists(), "refused before the journal");
 }
