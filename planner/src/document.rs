@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::compat::Mismatch;
-use crate::deployment::{DeployDoc, deploy_doc};
+use crate::deployment::{DeployDoc, consumers_with_alarms, deploy_doc};
 use crate::diagnostic::DiagnosticRecord;
 use crate::explain::Hint;
 use crate::health::HealthReport;
@@ -255,6 +255,16 @@ impl PlanDocument {
                     })
                     .collect();
                 doc.constraints = plan.constraints.iter().map(constraint_doc).collect();
+                if let Some(matrix) = &validated.matrix {
+                    let mut consumers = consumers_with_alarms(matrix);
+                    for step in doc.waves.iter_mut().flat_map(|w| w.services.iter_mut()) {
+                        if let (Some(deploy), Some(list)) =
+                            (step.deploy.as_mut(), consumers.remove(&step.service))
+                        {
+                            deploy.consumers = list;
+                        }
+                    }
+                }
             }
             Some(Err(no)) => {
                 doc.constraints = no.constraints.iter().map(constraint_doc).collect();

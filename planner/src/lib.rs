@@ -30,7 +30,8 @@ pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, join_versions};
 pub use deployment::{
-    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, default_steps, deploy_doc,
+    BlueDoc, BlueSource, CheckDoc, ConsumerDoc, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc,
+    consumers_with_alarms, default_steps, deploy_doc,
 };
 pub use diagnostic::{Code, Diagnostic, DiagnosticRecord, Label, Severity, sort_diagnostics};
 pub use document::{
@@ -45,8 +46,9 @@ pub use health::{
     Secret, ServiceHealth, health_targets, render_health,
 };
 pub use matrix::{
-    Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
-    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load, parse_duration,
+    Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, Limits,
+    Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service,
+    Strategy, load, parse_duration,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, NoSafeOrder, Plan, Step, Wave, plan};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

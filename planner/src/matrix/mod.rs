@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use semver::{Version, VersionReq};
 
 pub use deploy::{
-    Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
-    parse_duration,
+    Check, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE,
+    MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy, parse_duration,
 };
 pub use load::{Limits, load};
 
