@@ -65,6 +65,7 @@ fn relative(path: &Path) -> String {
 }
 
 mod execute;
+mod gates;
 mod health;
 mod plan;
 mod validate;
