@@ -33,7 +33,7 @@ pub enum Command {
     /// Carry out a saved plan on AWS, wave by wave, rolling back on failure.
     Execute(ExecuteArgs),
     /// Continue an interrupted run from its journal, after re-reading live state.
-    Resume(JournalArgs),
+    Resume(ResumeArgs),
     /// Return every service of a run's plan to its recorded blue, in reverse order.
     Rollback(JournalArgs),
     /// Break the lock a dead run left on a plan's services (shows it, then asks).
@@ -70,9 +70,54 @@ pub struct RunArgs {
     /// Pause between polls, and between health checks during bake (100ms to 1h).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = poll_interval)]
     pub poll_interval: std::time::Duration,
+    /// POST one JSON object per event of the run to this webhook URL
+    /// (repeatable; Slack and Teams incoming webhooks show its `text`). The
+    /// URL is never printed or journaled, only its host.
+    /// (Checked by the command, not by clap, whose errors repeat the value.)
+    #[arg(long, value_name = "URL")]
+    pub notify: Vec<String>,
+    /// Human progress and summary, or one JSON run report on stdout.
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub format: RunFormat,
     /// AWS access.
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// How `execute`, `resume` and `rollback` report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// Progress on stderr, a summary table on stdout.
+    Human,
+    /// Progress on stderr, one JSON run report on stdout.
+    Json,
+}
+
+/// When to stop between waves.
+#[derive(Debug, clap::Args)]
+pub struct WaveArgs {
+    /// Stop after wave N has switched and baked (repeatable); `cutover
+    /// resume JOURNAL` continues with the next wave.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub pause_after: Vec<u32>,
+    /// Ask before each wave (y/N; anything but y stops as a pause). Needs a
+    /// terminal.
+    #[arg(long)]
+    pub confirm: bool,
+}
+
+/// Arguments of `resume`.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// The journal of the run.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Pauses and confirmations.
+    #[command(flatten)]
+    pub waves: WaveArgs,
+    /// AWS access and behaviour.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// How to reach AWS: the standard credential chain, with these overrides.
@@ -113,6 +158,9 @@ pub struct ExecuteArgs {
     /// Print every AWS call it would make, in order, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Pauses and confirmations.
+    #[command(flatten)]
+    pub waves: WaveArgs,
     /// AWS access and behaviour.
     #[command(flatten)]
     pub run: RunArgs,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use cutover_executor::{Event, Observer, Record, RunReport};
+use cutover_executor::{Confirm, Event, Observer, Record, RunReport};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// Shows journal records as they are written.
@@ -67,6 +67,27 @@ pub fn describe(event: &Event) -> Option<String> {
             ..
         } => format!("ECS `{ecs_service}` desired count {desired}"),
         Event::Halted { reason } => format!("stopped at once: {reason}"),
+        Event::GateFailed { gate, reason, .. } => format!("gate `{gate}` failed: {reason}"),
+        Event::CheckFinished {
+            check,
+            result,
+            duration_ms,
+            output,
+            ..
+        } => match result.as_str() {
+            "not-run" => format!("check `{check}` not run (dry run): {output}"),
+            _ => format!("check `{check}`: {result} after {duration_ms} ms"),
+        },
+        Event::Paused {
+            wave,
+            next_wave,
+            reason,
+        } => format!("paused after wave {wave} ({reason}); resume continues with wave {next_wave}"),
+        Event::NotificationFailed {
+            host,
+            notification,
+            error,
+        } => format!("notification `{notification}` to {host} not delivered: {error}"),
         Event::BlueGreen { .. }
         | Event::RouteRecorded { .. }
         | Event::Capacity { .. }
@@ -119,6 +140,83 @@ fn eprintln_line(line: &str) {
     eprintln!("{line}");
 }
 
+impl Confirm for Progress {
+    /// Asks on stderr and reads a line from the terminal; only `y` goes on.
+    #[allow(clippy::print_stderr)]
+    fn confirm(&self, question: &str) -> bool {
+        let ask = || {
+            eprint!("{question}");
+            let _ = std::io::Write::flush(&mut std::io::stderr());
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y")
+        };
+        match &self.bars {
+            Some((multi, _)) => multi.suspend(ask),
+            None => ask(),
+        }
+    }
+}
+
+/// What a dry run did not run: the integration checks, with their commands.
+pub fn checks_not_run(report: &RunReport) -> String {
+    let mut text = String::new();
+    for service in &report.services {
+        for gate in service.gates.iter().filter(|g| g.result == "not-run") {
+            text.push_str(&format!(
+                "  {} {}: {}\n",
+                service.service,
+                gate.gate,
+                gate.detail.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    if text.is_empty() {
+        return text;
+    }
+    format!("Integration checks a real run would run against green (not run):\n{text}")
+}
+
+/// The `cutover resume` command that continues a paused run.
+fn resume_command(report: &RunReport) -> Option<String> {
+    let journal = report.journal.as_ref()?;
+    report
+        .paused
+        .as_ref()
+        .map(|_| format!("cutover resume {}", journal.display()))
+}
+
+/// `--format json`: the run report.
+pub fn json_report(report: &RunReport, calls: Option<&[String]>) -> serde_json::Value {
+    let mut document = serde_json::json!({
+        "command": report.command,
+        "outcome": report.outcome,
+        "failure": report.failure,
+        "services": report.services,
+        "rolled_back": report.rolled_back,
+        "paused": report.paused,
+        "resume": resume_command(report),
+        "journal": report.journal,
+    });
+    if let (Some(calls), Some(object)) = (calls, document.as_object_mut()) {
+        object.insert("dry_run_calls".to_owned(), serde_json::json!(calls));
+    }
+    document
+}
+
+/// `--format json` for a run refused before it began.
+pub fn json_refusal(command: &str, failure: &str) -> serde_json::Value {
+    serde_json::json!({
+        "command": command,
+        "outcome": "failed",
+        "failure": failure,
+        "services": [],
+        "rolled_back": [],
+        "paused": null,
+        "resume": null,
+        "journal": null,
+    })
+}
+
 /// The final summary table.
 pub fn summary(report: &RunReport) -> String {
     let mut rows: Vec<(String, &str)> = Vec::new();
@@ -143,8 +241,47 @@ pub fn summary(report: &RunReport) -> String {
     if let Some(failure) = &report.failure {
         out.push_str(&format!("failure: {failure}\n"));
     }
+    if let (Some(paused), Some(resume)) = (&report.paused, resume_command(report)) {
+        out.push_str(&format!(
+            "paused: after wave {} ({}); the lock is released\nto continue with wave {}: {resume}\n",
+            paused.after_wave, paused.reason, paused.next_wave
+        ));
+    }
     if let Some(journal) = &report.journal {
         out.push_str(&format!("journal: {}\n", journal.display()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use cutover_executor::{Outcome, PauseReport, RunReport};
+
+    #[test]
+    fn the_pause_summary_says_how_to_continue() {
+        let report = RunReport {
+            command: "execute".to_owned(),
+            outcome: Outcome::Paused,
+            failure: None,
+            switched: vec!["payments".to_owned()],
+            rolled_back: Vec::new(),
+            journal: Some(PathBuf::from("plans/release-42.journal.jsonl")),
+            services: Vec::new(),
+            paused: Some(PauseReport {
+                after_wave: 1,
+                next_wave: 2,
+                reason: "--pause-after 1".to_owned(),
+            }),
+        };
+        insta::assert_snapshot!(super::summary(&report), @r"
+        service   state
+        payments  on green
+        outcome: paused
+        paused: after wave 1 (--pause-after 1); the lock is released
+        to continue with wave 2: cutover resume plans/release-42.journal.jsonl
+        journal: plans/release-42.journal.jsonl
+        ");
+    }
 }

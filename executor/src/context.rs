@@ -46,6 +46,8 @@ pub(crate) struct Context<C, G> {
     /// Set when the run must stop for a reason of its own (the lock's lease
     /// was lost); checked wherever cancellation is.
     pub(crate) stop: Arc<watch::Sender<Option<String>>>,
+    /// Every event of this run, for its report.
+    pub(crate) events: Arc<Mutex<Vec<Event>>>,
 }
 
 impl<C, G> Clone for Context<C, G> {
@@ -58,6 +60,7 @@ impl<C, G> Clone for Context<C, G> {
             observer: Arc::clone(&self.observer),
             cancel: self.cancel.clone(),
             stop: Arc::clone(&self.stop),
+            events: Arc::clone(&self.events),
         }
     }
 }
@@ -78,6 +81,10 @@ impl<C: Cloud, G: HealthGate> Context<C, G> {
             },
         };
         drop(journal);
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(record.event.clone());
         self.observer.record(&record);
         Ok(())
     }
@@ -117,6 +124,27 @@ impl<C: Cloud, G: HealthGate> Context<C, G> {
         })
     }
 
+    /// Resolves when the run is cancelled or stopped (never otherwise).
+    pub(crate) async fn cancelled(&self) {
+        let mut cancel = self.cancel.clone();
+        let mut stop = self.stop.subscribe();
+        // A dropped sender cannot cancel: that side then waits forever.
+        let by_signal = async move {
+            if cancel.wait_for(|cancelled| *cancelled).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let by_stop = async move {
+            if stop.wait_for(Option::is_some).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            () = by_signal => {}
+            () = by_stop => {}
+        }
+    }
+
     /// Sleeps until `deadline`, unless cancelled first (or a dry run).
     pub(crate) async fn sleep_until(&self, deadline: tokio::time::Instant) -> Result<(), Failure> {
         if self.settings.dry_run {
@@ -147,6 +175,7 @@ impl<C: Cloud, G: HealthGate> Context<C, G> {
             observer: Arc::new(crate::settings::Silent),
             cancel,
             stop: Arc::new(watch::Sender::new(None)),
+            events: Arc::default(),
         }
     }
 }

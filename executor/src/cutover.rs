@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cutover_planner::{DeployDoc, HealthDoc, PlanDocument, RouteDoc};
+use cutover_planner::{CheckDoc, ConsumerDoc, DeployDoc, HealthDoc, PlanDocument, RouteDoc};
 
 use crate::aws::Route;
 
@@ -42,6 +42,16 @@ pub struct ServiceSwitch {
     pub steps: Vec<u32>,
     /// Watch time after each step.
     pub bake: Duration,
+    /// The wave it switches in, 1-based.
+    pub wave: usize,
+    /// Its own CloudWatch alarms.
+    pub alarms: Vec<String>,
+    /// The alarms watched for every switch (`defaults.deploy.alarms`).
+    pub default_alarms: Vec<String>,
+    /// Its direct consumers that have alarms.
+    pub consumers: Vec<ConsumerDoc>,
+    /// Integration checks run against green before the production switch.
+    pub checks: Vec<CheckDoc>,
 }
 
 impl ServiceSwitch {
@@ -94,7 +104,8 @@ impl Cutover {
         let waves = plan
             .waves
             .iter()
-            .map(|wave| {
+            .enumerate()
+            .map(|(index, wave)| {
                 wave.services
                     .iter()
                     .map(|step| {
@@ -106,7 +117,12 @@ impl Cutover {
                             .deploy
                             .as_ref()
                             .ok_or_else(|| incomplete("the matrix has no `deploy` for it"))?;
-                        switch(&step.service, &step.from, &step.to, deploy).map_err(incomplete)
+                        switch(&step.service, &step.from, &step.to, deploy)
+                            .map(|mut switch| {
+                                switch.wave = index + 1;
+                                switch
+                            })
+                            .map_err(incomplete)
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
@@ -181,6 +197,11 @@ fn switch(
         live_health: deploy.live_health.clone(),
         steps: deploy.steps.clone(),
         bake: Duration::from_millis(deploy.bake_ms),
+        wave: 0,
+        alarms: deploy.alarms.clone(),
+        default_alarms: deploy.default_alarms.clone(),
+        consumers: deploy.consumers.clone(),
+        checks: deploy.checks.clone(),
     })
 }
 

@@ -115,6 +115,33 @@ pub enum Event {
         /// `ecs-steady`, `target-health`, `actuator`.
         gate: String,
     },
+    /// A gate failed (it did not pass within the gate timeout, an alarm is
+    /// in `ALARM`, or an integration check failed).
+    GateFailed {
+        /// Service.
+        service: String,
+        /// The gate: `target-health`, `actuator`, `alarms`, `check:NAME`, ...
+        gate: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// An integration check ended (or, in a dry run, was listed, not run).
+    CheckFinished {
+        /// Service.
+        service: String,
+        /// The check's name.
+        check: String,
+        /// `passed`, `failed`, `timed-out`, `cancelled`, `not-started` or
+        /// `not-run` (dry run).
+        result: String,
+        /// Its exit status, when it exited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// How long it ran, in milliseconds.
+        duration_ms: u64,
+        /// The last 4 KiB of its combined stdout and stderr.
+        output: String,
+    },
     /// The production route was changed.
     RouteSet {
         /// Service.
@@ -148,6 +175,26 @@ pub enum Event {
         /// What failed.
         reason: String,
     },
+    /// The run stopped after a wave, as asked (`--pause-after`, or a
+    /// wave not confirmed at the `--confirm` prompt); `resume` continues.
+    Paused {
+        /// The last wave that switched and baked (0 when none did).
+        wave: usize,
+        /// The wave `resume` starts with.
+        next_wave: usize,
+        /// `--pause-after N`, or `not confirmed`.
+        reason: String,
+    },
+    /// A notification could not be delivered (after two retries); the run
+    /// went on. Only the webhook's host is kept, never its URL.
+    NotificationFailed {
+        /// The webhook's host.
+        host: String,
+        /// The notification's event, e.g. `wave_started`.
+        notification: String,
+        /// What went wrong.
+        error: String,
+    },
     /// Rollback began, of these services in this order.
     RollbackStarted {
         /// Services, reverse plan order.
@@ -176,7 +223,8 @@ pub enum Event {
     },
     /// The run ended.
     RunFinished {
-        /// `succeeded`, `rolled-back`, `failed` (left as it was) or `nothing-to-do`.
+        /// `succeeded`, `rolled-back`, `failed` (left as it was), `paused` or
+        /// `nothing-to-do`.
         outcome: String,
     },
 }
@@ -194,6 +242,8 @@ impl Event {
             | Event::ImageDeployed { service, .. }
             | Event::TestRouteSet { service }
             | Event::GatePassed { service, .. }
+            | Event::GateFailed { service, .. }
+            | Event::CheckFinished { service, .. }
             | Event::RouteSet { service, .. }
             | Event::Baked { service, .. }
             | Event::ServiceSwitched { service }

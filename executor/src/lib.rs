@@ -15,12 +15,15 @@
 //! ```
 
 mod actuator;
+mod alarms;
 mod aws;
+mod checks;
 mod context;
 mod cutover;
 mod gate;
 mod journal;
 mod lock;
+mod notify;
 mod observe;
 mod plan_file;
 mod preflight;
@@ -32,15 +35,18 @@ mod switch;
 
 pub use actuator::ActuatorGate;
 pub use aws::{
-    ActionRecord, AwsOptions, Cloud, CloudError, Container, DryRun, EcsService, FakeCloud,
-    FakeFault, Forward, Lease, Route, RouteState, SdkCloud, TargetHealth,
+    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AwsOptions, Cloud, CloudError, Container,
+    DryRun, EcsService, FakeCloud, FakeFault, Forward, Lease, Route, RouteState, SdkCloud,
+    TargetHealth,
 };
+pub use checks::OUTPUT_TAIL;
 pub use cutover::{Cutover, PlanError, ServiceSwitch};
 pub use gate::{HealthGate, NoHealthGate};
 pub use journal::{Event, Journal, JournalError, Record, now_ms, read_journal};
 pub use lock::{Leases, break_leases, describe_expiry, held_leases, holder};
+pub use notify::{Notification, NotifiedService, Webhook, WebhookError};
 pub use observe::observe_blue;
 pub use plan_file::{check_matrix, matrix_path, read_plan};
-pub use report::{Outcome, RunError, RunReport};
+pub use report::{GateReport, Outcome, PauseReport, RunError, RunReport, ServiceReport, Side};
 pub use run::{Halter, Runner};
-pub use settings::{Observer, Settings, Silent};
+pub use settings::{Confirm, Observer, Settings, Silent};

@@ -18,6 +18,8 @@ pub enum Outcome {
     Failed,
     /// Nothing left to do.
     NothingToDo,
+    /// Stopped after a wave as asked; `resume` continues.
+    Paused,
 }
 
 impl Outcome {
@@ -27,13 +29,74 @@ impl Outcome {
             Outcome::RolledBack => "rolled-back",
             Outcome::Failed => "failed",
             Outcome::NothingToDo => "nothing-to-do",
+            Outcome::Paused => "paused",
         }
     }
+}
+
+/// Where a service's production traffic is at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// All of it on green.
+    Green,
+    /// All of it on blue.
+    Blue,
+    /// Split between the two.
+    Split,
+    /// The route could not be read.
+    Unknown,
+}
+
+/// A gate that ran for a service, and its result.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GateReport {
+    /// `ecs-steady`, `target-health`, `actuator`, `alarms`, `check:NAME`, ...
+    pub gate: String,
+    /// `passed`, `failed`, or `not-run` (a check in a dry run).
+    pub result: String,
+    /// Why it failed, or what a dry run would have run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A check's last 4 KiB of output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// One service of a run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceReport {
+    /// The service.
+    pub service: String,
+    /// Its wave, 1-based.
+    pub wave: usize,
+    /// Release on blue.
+    pub from: String,
+    /// Release on green.
+    pub to: String,
+    /// Where its production traffic is now.
+    #[serde(rename = "final")]
+    pub final_side: Side,
+    /// The gates that ran in this run, in order.
+    pub gates: Vec<GateReport>,
+}
+
+/// Where a paused run stopped.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PauseReport {
+    /// The last wave that switched and baked (0 when none did).
+    pub after_wave: usize,
+    /// The wave `resume` starts with.
+    pub next_wave: usize,
+    /// `--pause-after N` or `not confirmed`.
+    pub reason: String,
 }
 
 /// What a run did.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RunReport {
+    /// `execute`, `resume` or `rollback`.
+    pub command: String,
     /// How it ended.
     pub outcome: Outcome,
     /// What failed, when something did.
@@ -44,6 +107,10 @@ pub struct RunReport {
     pub rolled_back: Vec<String>,
     /// The journal (absent for dry runs).
     pub journal: Option<PathBuf>,
+    /// Every service of the plan, in plan order.
+    pub services: Vec<ServiceReport>,
+    /// Where the run paused, when it did.
+    pub paused: Option<PauseReport>,
 }
 
 /// Why a run could not start or was refused.
@@ -77,6 +144,10 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The command line asks for something the plan cannot do
+    /// (`--pause-after` beyond the last wave).
+    #[error("{0}")]
+    Usage(String),
     /// A plan or journal file does not hold what it should.
     #[error("`{}` {problem}", path.display())]
     BadFile {
@@ -85,4 +156,54 @@ pub enum RunError {
         /// What is wrong.
         problem: String,
     },
+}
+
+/// The gates a service went through, in the order they ran, from the
+/// events of a run. A check is reported once, with its output.
+pub(crate) fn gates_of(service: &str, events: &[crate::journal::Event]) -> Vec<GateReport> {
+    use crate::journal::Event;
+    let mut gates = Vec::new();
+    for event in events {
+        if event.service() != Some(service) {
+            continue;
+        }
+        match event {
+            Event::GatePassed { gate, .. } if !gate.starts_with("check:") => {
+                gates.push(GateReport {
+                    gate: gate.clone(),
+                    result: "passed".to_owned(),
+                    detail: None,
+                    output: None,
+                });
+            }
+            Event::GateFailed { gate, reason, .. } if !gate.starts_with("check:") => {
+                gates.push(GateReport {
+                    gate: gate.clone(),
+                    result: "failed".to_owned(),
+                    detail: Some(reason.clone()),
+                    output: None,
+                });
+            }
+            Event::CheckFinished {
+                check,
+                result,
+                output,
+                ..
+            } => {
+                let (result, detail, output) = match result.as_str() {
+                    "passed" => ("passed", None, Some(output.clone())),
+                    "not-run" => ("not-run", Some(output.clone()), None),
+                    other => ("failed", Some(other.to_owned()), Some(output.clone())),
+                };
+                gates.push(GateReport {
+                    gate: format!("check:{check}"),
+                    result: result.to_owned(),
+                    detail,
+                    output,
+                });
+            }
+            _ => {}
+        }
+    }
+    gates
 }

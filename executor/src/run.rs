@@ -11,21 +11,25 @@ use cutover_planner::PlanDocument;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::alarms::Watched;
 use crate::aws::{ActionRecord, Cloud, CloudError, Forward};
+use crate::checks::CheckPlace;
 use crate::context::{Context, Failure};
 use crate::cutover::{Cutover, ServiceSwitch};
 use crate::gate::HealthGate;
 use crate::journal::{Event, Journal, JournalError, Record, now_ms};
 use crate::lock::{Leases, holder};
-use crate::plan_file::{check_matrix, read_plan};
+use crate::notify::{Announcer, NotifiedService, Outbox, RunFacts};
+use crate::plan_file::{check_matrix, matrix_path, read_plan};
 use crate::preflight::{Recorded, observe_sides};
-use crate::report::{Outcome, RunError, RunReport};
-use crate::settings::{Observer, Settings};
+use crate::report::{Outcome, PauseReport, RunError, RunReport, Side};
+use crate::settings::{Confirm, Observer, Settings};
 use crate::switch::{Sides, restore, scale, switch_service, with_retries};
 
 /// Carries out plans against a [`Cloud`].
 pub struct Runner<C, G> {
     ctx: Context<C, G>,
+    confirm: Option<Arc<dyn Confirm>>,
 }
 
 /// Stops journal writes for good: a second signal takes it before the
@@ -67,6 +71,8 @@ struct Start<'a> {
     journal_path: &'a Path,
     /// Per service: blue, capacity, container.
     sides: BTreeMap<String, Sides>,
+    /// Where integration checks run.
+    place: CheckPlace,
     /// Routes and capacities to record as first observed (absent when the
     /// journal has them already).
     first_seen: Vec<Event>,
@@ -91,8 +97,18 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 observer,
                 cancel,
                 stop: Arc::new(watch::Sender::new(None)),
+                events: Arc::default(),
             },
+            confirm: None,
         }
+    }
+
+    /// Asks `confirm` before each wave (`--confirm`); a wave not confirmed
+    /// stops the run as a pause.
+    #[must_use]
+    pub fn with_confirm(mut self, confirm: Arc<dyn Confirm>) -> Self {
+        self.confirm = Some(confirm);
+        self
     }
 
     /// The cloud (for inspection after a run).
@@ -116,6 +132,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         let (plan, plan_sha256) = read_plan(plan_path)?;
         let recorded = Recorded::read_if_present(journal_path)?;
         recorded.refuse_other_plan(journal_path, &plan_sha256)?;
+        self.refuse_pauses_beyond(plan.waves.len())?;
         let lock = self.lock(&plan, &plan_sha256).await?;
         let checked = async {
             check_matrix(&plan, plan_path)?;
@@ -138,6 +155,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             plan_sha256: &plan_sha256,
             journal_path,
             sides,
+            place: check_place(&plan, plan_path),
             first_seen,
         };
         self.run(start, lock, BTreeSet::new(), BTreeMap::new())
@@ -152,8 +170,10 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         let recorded = Recorded::read(journal_path)?;
         let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
+        self.refuse_pauses_beyond(plan.waves.len())?;
         let lock = self.lock(&plan, &plan_sha256).await?;
         let checked = async {
+            crate::alarms::refuse_unknown(&self.ctx, &cutover).await?;
             let mut sides = BTreeMap::new();
             let mut first_seen = Vec::new();
             let mut done = BTreeSet::new();
@@ -203,6 +223,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             plan_sha256: &plan_sha256,
             journal_path,
             sides,
+            place: check_place(&plan, &plan_path),
             first_seen,
         };
         self.run(start, lock, done, from).await
@@ -216,10 +237,14 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         let (plan, plan_path, plan_sha256) = recorded.plan(journal_path)?;
         let cutover = Cutover::from_plan(&plan)?;
         let lock = self.lock(&plan, &plan_sha256).await?;
-        if let Err(error) = self.open_journal(journal_path) {
-            self.unlock(lock).await;
-            return Err(error.into());
-        }
+        let run = match self.open_journal(journal_path) {
+            Ok(run) => run,
+            Err(error) => {
+                self.unlock(lock).await;
+                return Err(error.into());
+            }
+        };
+        self.clear_events();
         let services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
         self.ctx.record(Event::RunStarted {
             command: "rollback".to_owned(),
@@ -227,6 +252,8 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             plan_sha256: plan_sha256.clone(),
             services,
         })?;
+        let announcer = self.announcer("rollback", &cutover, &plan_path, &plan_sha256, &run);
+        announcer.run_started();
         let sides: BTreeMap<String, Sides> = cutover
             .switches()
             .map(|switch| {
@@ -242,7 +269,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             })
             .collect();
         let order: Vec<&ServiceSwitch> = cutover.switches().collect();
-        let rolled_back = self.roll_back(&order, &sides).await;
+        let rolled_back = self.roll_back(&order, &sides, &announcer, None).await;
         let outcome = if rolled_back.is_ok() {
             Outcome::RolledBack
         } else {
@@ -252,14 +279,147 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             Ok(list) => (list, None),
             Err((list, reason)) => (list, Some(reason)),
         };
-        self.finish(outcome, lock).await?;
-        Ok(RunReport {
+        let mut report = self
+            .report(
+                "rollback",
+                &cutover,
+                &sides,
+                outcome,
+                failure,
+                rolled_back,
+                None,
+            )
+            .await;
+        report.journal = Some(journal_path.to_owned());
+        self.finish(outcome, report.failure.as_deref(), lock, announcer)
+            .await?;
+        Ok(report)
+    }
+
+    /// `--pause-after N` must leave a wave to pause before.
+    fn refuse_pauses_beyond(&self, waves: usize) -> Result<(), RunError> {
+        match self
+            .ctx
+            .settings
+            .pause_after
+            .iter()
+            .find(|n| **n == 0 || **n >= waves)
+        {
+            Some(n) => Err(RunError::Usage(format!(
+                "--pause-after {n}: the plan has {waves} wave{}; pause after one of waves 1 to {}",
+                if waves == 1 { "" } else { "s" },
+                waves.saturating_sub(1)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn clear_events(&self) {
+        self.ctx
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The notifications of this run (none in a dry run or without `--notify`).
+    fn announcer(
+        &self,
+        command: &str,
+        cutover: &Cutover,
+        plan_path: &Path,
+        plan_sha256: &str,
+        run: &str,
+    ) -> Announcer {
+        let facts = RunFacts {
+            command: command.to_owned(),
+            plan: plan_path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            plan_sha256: plan_sha256.to_owned(),
+            run: run.to_owned(),
+            waves: cutover
+                .waves
+                .iter()
+                .map(|wave| {
+                    wave.iter()
+                        .map(|s| NotifiedService {
+                            service: s.service.clone(),
+                            from: s.from.clone(),
+                            to: s.to.clone(),
+                        })
+                        .collect()
+                })
+                .collect(),
+        };
+        let settings = &self.ctx.settings;
+        let outbox = (!settings.dry_run && !settings.notify.is_empty()).then(|| {
+            let ctx = self.ctx.clone();
+            Outbox::start(settings.notify.clone(), move |undelivered| {
+                let _ = ctx.record(Event::NotificationFailed {
+                    host: undelivered.host,
+                    notification: undelivered.event.to_owned(),
+                    error: undelivered.error,
+                });
+            })
+        });
+        Announcer::new(outbox, facts)
+    }
+
+    /// The report of a run: every service of the plan with its wave,
+    /// releases, final side (read from its route) and the gates of this run.
+    #[allow(clippy::too_many_arguments)]
+    async fn report(
+        &self,
+        command: &str,
+        cutover: &Cutover,
+        sides: &BTreeMap<String, Sides>,
+        outcome: Outcome,
+        failure: Option<String>,
+        rolled_back: Vec<String>,
+        paused: Option<PauseReport>,
+    ) -> RunReport {
+        let events = self
+            .ctx
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut services = Vec::new();
+        let mut switched = Vec::new();
+        for switch in cutover.switches() {
+            let blue = sides
+                .get(&switch.service)
+                .map_or(switch.planned_blue.as_str(), |s| s.blue.as_str());
+            let green = switch.other(blue);
+            let final_side = match self.ctx.cloud.forward(&switch.route).await {
+                Ok(forward) if forward.percent_to(green) == 100 => Side::Green,
+                Ok(forward) if forward.percent_to(blue) == 100 => Side::Blue,
+                Ok(_) => Side::Split,
+                Err(_) => Side::Unknown,
+            };
+            if final_side == Side::Green {
+                switched.push(switch.service.clone());
+            }
+            services.push(crate::report::ServiceReport {
+                service: switch.service.clone(),
+                wave: switch.wave,
+                from: switch.from.clone(),
+                to: switch.to.clone(),
+                final_side,
+                gates: crate::report::gates_of(&switch.service, &events),
+            });
+        }
+        RunReport {
+            command: command.to_owned(),
             outcome,
             failure,
-            switched: Vec::new(),
+            switched,
             rolled_back,
-            journal: Some(journal_path.to_owned()),
-        })
+            journal: None,
+            services,
+            paused,
+        }
     }
 
     /// Everything `execute` checks on AWS before it changes anything: each
@@ -299,12 +459,14 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             ));
             sides.insert(switch.service.clone(), side);
         }
+        crate::alarms::refuse_unknown(&self.ctx, cutover).await?;
         Ok((sides, first_seen))
     }
 
-    fn open_journal(&self, path: &Path) -> Result<(), JournalError> {
+    /// Opens the journal; returns the run's id.
+    fn open_journal(&self, path: &Path) -> Result<String, JournalError> {
         if self.ctx.settings.dry_run {
-            return Ok(());
+            return Ok("dry-run".to_owned());
         }
         let run = format!("{:x}-{}", now_ms(), std::process::id());
         let journal = Journal::open(path, &run)?;
@@ -313,7 +475,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             .journal
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(journal);
-        Ok(())
+        Ok(run)
     }
 
     /// Takes the lock of every service of the plan and starts renewing it.
@@ -400,10 +562,14 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         from: BTreeMap<String, u32>,
     ) -> Result<RunReport, RunError> {
         let cutover = start.cutover;
-        if let Err(error) = self.open_journal(start.journal_path) {
-            self.unlock(lock).await;
-            return Err(error.into());
-        }
+        let run = match self.open_journal(start.journal_path) {
+            Ok(run) => run,
+            Err(error) => {
+                self.unlock(lock).await;
+                return Err(error.into());
+            }
+        };
+        self.clear_events();
         let services: Vec<String> = cutover.switches().map(|s| s.service.clone()).collect();
         let plan_abs =
             std::path::absolute(start.plan_path).unwrap_or_else(|_| start.plan_path.to_owned());
@@ -413,6 +579,14 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             plan_sha256: start.plan_sha256.to_owned(),
             services: services.clone(),
         })?;
+        let announcer = self.announcer(
+            start.command,
+            cutover,
+            start.plan_path,
+            start.plan_sha256,
+            &run,
+        );
+        announcer.run_started();
         if let Some(lock) = &lock {
             for service in &lock.leases.services {
                 self.ctx.record(Event::LockAcquired {
@@ -434,12 +608,29 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             })?;
         }
 
-        let result = self.waves(cutover, sides, &done, &from).await;
+        let result = self
+            .waves(cutover, sides, &done, &from, &start.place, &announcer)
+            .await;
+        let mut paused = None;
         let (outcome, failure, rolled_back) = match result {
+            Ok(Some(pause)) => {
+                self.ctx.record(Event::Paused {
+                    wave: pause.after_wave,
+                    next_wave: pause.next_wave,
+                    reason: pause.reason.clone(),
+                })?;
+                announcer.paused(
+                    pause.after_wave,
+                    pause.next_wave,
+                    &start.journal_path.display().to_string(),
+                );
+                paused = Some(pause);
+                (Outcome::Paused, None, Vec::new())
+            }
             // A resumed run whose switches were all done still retires blue
             // when asked: the run it resumes may have died before or while
             // doing it.
-            Ok(()) => match self.retire_blue(cutover, sides).await {
+            Ok(None) => match self.retire_blue(cutover, sides).await {
                 Ok(0) if done.len() == services.len() => (Outcome::NothingToDo, None, Vec::new()),
                 Ok(_) => (Outcome::Succeeded, None, Vec::new()),
                 Err(error) => (
@@ -460,7 +651,10 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 if self.ctx.settings.rollback {
                     // Every service of the cutover, restored in reverse plan order.
                     let order: Vec<&ServiceSwitch> = cutover.switches().collect();
-                    match self.roll_back(&order, sides).await {
+                    match self
+                        .roll_back(&order, sides, &announcer, Some(&reason))
+                        .await
+                    {
                         Ok(list) => (Outcome::RolledBack, Some(reason), list),
                         Err((list, rollback_error)) => (
                             Outcome::Failed,
@@ -473,19 +667,34 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 }
             }
         };
-        let switched = self.switched(cutover, sides).await;
-        self.finish(outcome, lock).await?;
-        Ok(RunReport {
-            outcome,
-            failure,
-            switched,
-            rolled_back,
-            journal: (!self.ctx.settings.dry_run).then(|| start.journal_path.to_owned()),
-        })
+        let mut report = self
+            .report(
+                start.command,
+                cutover,
+                sides,
+                outcome,
+                failure,
+                rolled_back,
+                paused,
+            )
+            .await;
+        report.journal = (!self.ctx.settings.dry_run).then(|| start.journal_path.to_owned());
+        self.finish(outcome, report.failure.as_deref(), lock, announcer)
+            .await?;
+        Ok(report)
     }
 
-    /// The last record, then the lock goes.
-    async fn finish(&self, outcome: Outcome, lock: Option<HeldLock>) -> Result<(), RunError> {
+    /// The last notification is delivered (or given up), then the last
+    /// record, then the lock goes.
+    async fn finish(
+        &self,
+        outcome: Outcome,
+        failure: Option<&str>,
+        lock: Option<HeldLock>,
+        announcer: Announcer,
+    ) -> Result<(), RunError> {
+        announcer.run_finished(outcome.name(), failure);
+        announcer.drain().await;
         let recorded = self.ctx.record(Event::RunFinished {
             outcome: outcome.name().to_owned(),
         });
@@ -494,49 +703,127 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         released.map_or(Ok(()), |error| Err(error.into()))
     }
 
+    /// The waves not done yet; `Some` when the run pauses after one (or a
+    /// wave is not confirmed).
     async fn waves(
         &self,
         cutover: &Cutover,
         sides: &BTreeMap<String, Sides>,
         done: &BTreeSet<String>,
         from: &BTreeMap<String, u32>,
-    ) -> Result<(), Failure> {
+        place: &CheckPlace,
+        announcer: &Announcer,
+    ) -> Result<Option<PauseReport>, Failure> {
+        let total = cutover.waves.len();
         for (index, wave) in cutover.waves.iter().enumerate() {
+            let number = index + 1;
             let pending: Vec<&ServiceSwitch> =
                 wave.iter().filter(|s| !done.contains(&s.service)).collect();
             if pending.is_empty() {
                 continue;
             }
             self.ctx.check_cancelled()?;
+            if !self.confirmed(number, total, &pending).await {
+                return Ok(Some(PauseReport {
+                    after_wave: index,
+                    next_wave: number,
+                    reason: "not confirmed".to_owned(),
+                }));
+            }
             self.ctx.record(Event::WaveStarted {
-                wave: index + 1,
+                wave: number,
                 services: pending.iter().map(|s| s.service.clone()).collect(),
             })?;
+            announcer.wave_started(number);
+            let whole: Vec<&ServiceSwitch> = wave.iter().collect();
+            let watched: Arc<[Watched]> = crate::alarms::watched(&whole).into();
             let mut tasks = JoinSet::new();
             for switch in pending {
                 let ctx = self.ctx.clone();
                 let switch = switch.clone();
                 let side = sides[&switch.service].clone();
                 let from_percent = from.get(&switch.service).copied().unwrap_or(0);
-                tasks
-                    .spawn(async move { switch_service(&ctx, &switch, &side, from_percent).await });
-            }
-            while let Some(joined) = tasks.join_next().await {
-                let result = joined.unwrap_or_else(|error| {
-                    Err(Failure {
-                        service: None,
-                        reason: format!("a switch task failed: {error}"),
-                    })
+                let watched = Arc::clone(&watched);
+                let place = place.clone();
+                tasks.spawn(async move {
+                    switch_service(&ctx, &switch, &side, from_percent, &watched, &place).await
                 });
-                if let Err(failure) = result {
-                    tasks.abort_all();
-                    while tasks.join_next().await.is_some() {}
-                    return Err(failure);
+            }
+            let result = self.watch_wave(number, &mut tasks, &watched).await;
+            if result.is_err() {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+            }
+            result?;
+            self.ctx.record(Event::WaveDone { wave: number })?;
+            announcer.wave_baked(number);
+            if self.ctx.settings.pause_after.contains(&number) && number < total {
+                return Ok(Some(PauseReport {
+                    after_wave: number,
+                    next_wave: number + 1,
+                    reason: format!("--pause-after {number}"),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Waits for a wave's switches while its alarms are polled every poll
+    /// interval, and reads them once more when every switch has baked.
+    async fn watch_wave(
+        &self,
+        wave: usize,
+        tasks: &mut JoinSet<Result<(), Failure>>,
+        watched: &[Watched],
+    ) -> Result<(), Failure> {
+        let polling = !watched.is_empty() && !self.ctx.settings.dry_run;
+        let alarm_failure = |reason: String| Failure {
+            service: None,
+            reason: format!("while wave {wave} switched and baked, {reason}"),
+        };
+        let mut next = tokio::time::Instant::now() + self.ctx.settings.poll_interval;
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    None => break,
+                    Some(joined) => joined.unwrap_or_else(|error| {
+                        Err(Failure {
+                            service: None,
+                            reason: format!("a switch task failed: {error}"),
+                        })
+                    })?,
+                },
+                () = tokio::time::sleep_until(next), if polling => {
+                    crate::alarms::check(&self.ctx, watched)
+                        .await
+                        .map_err(alarm_failure)?;
+                    next = tokio::time::Instant::now() + self.ctx.settings.poll_interval;
                 }
             }
-            self.ctx.record(Event::WaveDone { wave: index + 1 })?;
+        }
+        if polling {
+            crate::alarms::check(&self.ctx, watched)
+                .await
+                .map_err(alarm_failure)?;
         }
         Ok(())
+    }
+
+    /// Asks before a wave when `--confirm` is on.
+    async fn confirmed(&self, wave: usize, total: usize, pending: &[&ServiceSwitch]) -> bool {
+        let Some(confirm) = &self.confirm else {
+            return true;
+        };
+        let services = pending
+            .iter()
+            .map(|s| format!("`{}` {} → {}", s.service, s.from, s.to))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let question = format!("Start wave {wave} of {total} ({services})? [y/N] ");
+        let confirm = Arc::clone(confirm);
+        tokio::task::spawn_blocking(move || confirm.confirm(&question))
+            .await
+            .unwrap_or(false)
     }
 
     /// Restores `order` reversed, stopping at the first service whose blue
@@ -546,14 +833,15 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         &self,
         order: &[&ServiceSwitch],
         sides: &BTreeMap<String, Sides>,
+        announcer: &Announcer,
+        failure: Option<&str>,
     ) -> Result<Vec<String>, (Vec<String>, String)> {
         let reversed: Vec<&ServiceSwitch> = order.iter().rev().copied().collect();
         let record = |event| self.ctx.record(event).map_err(|e| e.to_string());
         let mut restored = Vec::new();
-        record(Event::RollbackStarted {
-            services: reversed.iter().map(|s| s.service.clone()).collect(),
-        })
-        .map_err(|e| (Vec::new(), e))?;
+        let services: Vec<String> = reversed.iter().map(|s| s.service.clone()).collect();
+        announcer.rollback_started(&services, failure);
+        record(Event::RollbackStarted { services }).map_err(|e| (Vec::new(), e))?;
         for switch in reversed {
             let Some(side) = sides.get(&switch.service) else {
                 continue;
@@ -615,19 +903,17 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         }
         Ok(retired)
     }
+}
 
-    /// Services whose route is fully on green now.
-    async fn switched(&self, cutover: &Cutover, sides: &BTreeMap<String, Sides>) -> Vec<String> {
-        let mut switched = Vec::new();
-        for switch in cutover.switches() {
-            let green = switch.other(&sides[&switch.service].blue);
-            if let Ok(forward) = self.ctx.cloud.forward(&switch.route).await
-                && forward.percent_to(green) == 100
-            {
-                switched.push(switch.service.clone());
-            }
-        }
-        switched
+/// Where checks run: the plan (absolute) and the matrix file's folder.
+fn check_place(plan: &PlanDocument, plan_path: &Path) -> CheckPlace {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let matrix = absolute(&matrix_path(plan, plan_path));
+    CheckPlace {
+        plan: absolute(plan_path),
+        folder: matrix
+            .parent()
+            .map_or_else(|| std::path::PathBuf::from("."), Path::to_owned),
     }
 }
 

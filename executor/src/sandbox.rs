@@ -130,6 +130,50 @@ impl MotoServer {
     pub async fn cloud(&self) -> SdkCloud {
         SdkCloud::from_config(&self.sdk_config().await)
     }
+
+    /// Creates a CloudWatch metric alarm (`PutMetricAlarm`, a 5xx count of
+    /// the load balancer over 10 per minute) and puts it in `OK`.
+    pub async fn put_alarm(&self, name: &str) -> Result<(), SandboxError> {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config().await)
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ApplicationELB")
+            .metric_name("HTTPCode_Target_5XX_Count")
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(10.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .map_err(aws("PutMetricAlarm"))?;
+        self.set_alarm_state(
+            name,
+            "OK",
+            "Threshold Crossed: no datapoints were above 10.0",
+        )
+        .await
+    }
+
+    /// Sets an alarm's state (`SetAlarmState`): `OK`, `ALARM` or
+    /// `INSUFFICIENT_DATA`, with its reason.
+    pub async fn set_alarm_state(
+        &self,
+        name: &str,
+        state: &str,
+        reason: &str,
+    ) -> Result<(), SandboxError> {
+        aws_sdk_cloudwatch::Client::new(&self.sdk_config().await)
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::from(state))
+            .state_reason(reason)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(aws("SetAlarmState"))
+    }
 }
 
 impl Drop for MotoServer {

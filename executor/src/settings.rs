@@ -1,8 +1,10 @@
 //! How a run behaves, and who watches it.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::journal::Record;
+use crate::notify::Webhook;
 
 /// How a run behaves.
 #[derive(Clone, Debug)]
@@ -23,6 +25,10 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Attempts per AWS call when throttled.
     pub aws_attempts: u32,
+    /// Stop after these waves (1-based) have baked (`--pause-after`).
+    pub pause_after: BTreeSet<usize>,
+    /// Where each event of the run is POSTed (`--notify`).
+    pub notify: Vec<Webhook>,
 }
 
 impl Default for Settings {
@@ -36,6 +42,8 @@ impl Default for Settings {
             gate_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(5),
             aws_attempts: 5,
+            pause_after: BTreeSet::new(),
+            notify: Vec::new(),
         }
     }
 }
@@ -52,4 +60,12 @@ pub struct Silent;
 
 impl Observer for Silent {
     fn record(&self, _record: &Record) {}
+}
+
+/// Asks whether to start a wave (`--confirm`). Called on a blocking
+/// thread: an implementation may read a terminal.
+pub trait Confirm: Send + Sync + 'static {
+    /// `true` to go on with the wave described by `question`; `false`
+    /// stops the run as a pause.
+    fn confirm(&self, question: &str) -> bool;
 }

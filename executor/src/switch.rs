@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::alarms::Watched;
 use crate::aws::{Cloud, CloudError, Forward};
+use crate::checks::{CheckPlace, Ended};
 use crate::context::{Context, Failure};
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
@@ -57,6 +59,8 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     switch: &ServiceSwitch,
     sides: &Sides,
     from_percent: u32,
+    watched: &[Watched],
+    place: &CheckPlace,
 ) -> Result<(), Failure> {
     let blue = sides.blue.as_str();
     let green = switch.other(blue).to_owned();
@@ -91,6 +95,9 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
         gate.until(&service, "actuator", || ctx.gate.check(switch))
             .await?;
     }
+    for check in &switch.checks {
+        run_check(ctx, switch, check, &green, place).await?;
+    }
 
     // Live state again, right before the first change: someone may have
     // moved the route since the run began.
@@ -109,6 +116,7 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     }
     for &percent in switch.steps.iter().filter(|p| **p >= from_percent) {
         ctx.check_cancelled()?;
+        alarm_gate(ctx, &service, watched).await?;
         let forward = if percent >= 100 {
             Forward::to(&green)
         } else {
@@ -145,6 +153,112 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     }
     ctx.record(Event::ServiceSwitched { service })?;
     Ok(())
+}
+
+/// No watched alarm is in `ALARM` right before a change of the route; an
+/// alarm is not waited out: it fails the gate at once.
+async fn alarm_gate<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    service: &str,
+    watched: &[Watched],
+) -> Result<(), Failure> {
+    if watched.is_empty() {
+        return Ok(());
+    }
+    match crate::alarms::check(ctx, watched).await {
+        Ok(()) => {
+            ctx.record(Event::GatePassed {
+                service: service.to_owned(),
+                gate: "alarms".to_owned(),
+            })?;
+            Ok(())
+        }
+        Err(reason) => {
+            ctx.record(Event::GateFailed {
+                service: service.to_owned(),
+                gate: "alarms".to_owned(),
+                reason: reason.clone(),
+            })?;
+            Err(Failure::service(
+                service,
+                format!("gate `alarms` failed before the switch: {reason}"),
+            ))
+        }
+    }
+}
+
+/// Runs one integration check against green (in a dry run, lists it).
+async fn run_check<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    check: &cutover_planner::CheckDoc,
+    green: &str,
+    place: &CheckPlace,
+) -> Result<(), Failure> {
+    let service = &switch.service;
+    let gate = format!("check:{}", check.name);
+    let timeout = Duration::from_millis(check.timeout_ms);
+    if ctx.settings.dry_run {
+        ctx.record(Event::CheckFinished {
+            service: service.clone(),
+            check: check.name.clone(),
+            result: "not-run".to_owned(),
+            exit_code: None,
+            duration_ms: 0,
+            output: format!(
+                "sh -c '{}' in {} (timeout {})",
+                check.run,
+                place.folder.display(),
+                describe(timeout)
+            ),
+        })?;
+        return Ok(());
+    }
+    ctx.check_cancelled()?;
+    let env = crate::checks::environment(switch, green, place);
+    let ran = crate::checks::run(check, &env, &place.folder, ctx.cancelled()).await;
+    let (result, exit_code) = match &ran.ended {
+        Ended::Passed => ("passed", Some(0)),
+        Ended::Failed(code) => ("failed", *code),
+        Ended::TimedOut => ("timed-out", None),
+        Ended::Cancelled => ("cancelled", None),
+        Ended::NotStarted(_) => ("not-started", None),
+    };
+    ctx.record(Event::CheckFinished {
+        service: service.clone(),
+        check: check.name.clone(),
+        result: result.to_owned(),
+        exit_code,
+        duration_ms: u64::try_from(ran.duration.as_millis()).unwrap_or(u64::MAX),
+        output: ran.output.clone(),
+    })?;
+    if ran.ended == Ended::Passed {
+        ctx.record(Event::GatePassed {
+            service: service.clone(),
+            gate,
+        })?;
+        return Ok(());
+    }
+    ctx.check_cancelled()?;
+    let reason = format!(
+        "check `{}` {}",
+        check.name,
+        crate::checks::describe(&ran.ended, timeout)
+    );
+    ctx.record(Event::GateFailed {
+        service: service.clone(),
+        gate,
+        reason: reason.clone(),
+    })?;
+    let output = ran.output.trim_end();
+    Err(Failure::service(
+        service,
+        if output.is_empty() {
+            format!("{reason} (no output)")
+        } else {
+            format!("{reason}; the end of its output:\n{output}")
+        },
+    ))
 }
 
 /// Green's ECS service runs the release's image in the right container, at
@@ -323,6 +437,11 @@ impl<'a, C: Cloud, G: HealthGate> Waiting<'a, C, G> {
                 // A dry run lists the gate's reads once and goes on.
                 Err(_) if ctx.settings.dry_run => return Ok(()),
                 Err(reason) if Instant::now() >= deadline => {
+                    ctx.record(Event::GateFailed {
+                        service: service.to_owned(),
+                        gate: gate.to_owned(),
+                        reason: reason.clone(),
+                    })?;
                     return Err(Failure::service(
                         service,
                         format!(
@@ -360,11 +479,20 @@ async fn bake<C: Cloud, G: HealthGate>(
     while next < end {
         next = (next + ctx.settings.poll_interval).min(end);
         ctx.sleep_until(next).await?;
-        let fail =
-            |reason: String| Failure::service(&switch.service, format!("during bake: {reason}"));
-        target_health(ctx, green, "green").await.map_err(fail)?;
-        if switch.health.is_some() {
-            ctx.gate.check(switch).await.map_err(fail)?;
+        let mut checked = target_health(ctx, green, "green").await;
+        if checked.is_ok() && switch.health.is_some() {
+            checked = ctx.gate.check(switch).await;
+        }
+        if let Err(reason) = checked {
+            ctx.record(Event::GateFailed {
+                service: switch.service.clone(),
+                gate: "bake".to_owned(),
+                reason: reason.clone(),
+            })?;
+            return Err(Failure::service(
+                &switch.service,
+                format!("during bake: {reason}"),
+            ));
         }
     }
     Ok(())

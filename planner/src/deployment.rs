@@ -2,12 +2,14 @@
 //! `services.*.deploy` and `defaults` and written into the plan document, so
 //! that a saved plan carries everything execution needs.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compat::Catalog;
 use crate::matrix::arn::{ArnKind, ArnShape, arn_shape};
-use crate::matrix::{HealthDefaults, Matrix, Service, Strategy};
+use crate::matrix::{Check, HealthDefaults, Matrix, Service, Strategy};
 
 /// Bake time when neither the service nor `defaults.deploy` sets one.
 pub const DEFAULT_BAKE: Duration = Duration::from_secs(60);
@@ -53,6 +55,44 @@ pub struct DeployDoc {
     /// Which target group serves production now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue: Option<BlueDoc>,
+    /// The service's own CloudWatch alarms (`deploy.alarms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+    /// The alarms watched for every switch (`defaults.deploy.alarms`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_alarms: Vec<String>,
+    /// Integration checks run against green before the production switch:
+    /// the service's own, then the defaults'.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDoc>,
+    /// The services that consume this one directly (changing or not) and
+    /// have alarms: watched while this service switches and bakes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<ConsumerDoc>,
+}
+
+/// An integration check: a command run by `sh -c` from the matrix's folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDoc {
+    /// Its name.
+    pub name: String,
+    /// The command.
+    pub run: String,
+    /// How long it may run, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// A direct consumer of a service, with its alarms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerDoc {
+    /// The consuming service.
+    pub service: String,
+    /// The APIs (or the service name) it consumes from the provider, sorted.
+    pub consumes: Vec<String>,
+    /// Its CloudWatch alarms.
+    pub alarms: Vec<String>,
 }
 
 /// ECS cluster and services.
@@ -226,7 +266,77 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         strategy,
         steps,
         bake_ms: duration_ms(deploy.bake.or(defaults.bake).unwrap_or(DEFAULT_BAKE)),
+        alarms: deploy.alarms.iter().map(|a| a.value.clone()).collect(),
+        default_alarms: defaults.alarms.iter().map(|a| a.value.clone()).collect(),
+        checks: deploy
+            .checks
+            .iter()
+            .chain(&defaults.checks)
+            .map(check_doc)
+            .collect(),
+        consumers: Vec::new(),
     })
+}
+
+fn check_doc(check: &Check) -> CheckDoc {
+    CheckDoc {
+        name: check.name.value.clone(),
+        run: check.run.value.clone(),
+        timeout_ms: duration_ms(check.timeout),
+    }
+}
+
+/// For each provider, its direct consumers that have alarms: a consumer is
+/// a service whose current or target release consumes one of the provider's
+/// APIs (or its name). One pass over the matrix; empty when no service has
+/// alarms.
+pub fn consumers_with_alarms(matrix: &Matrix) -> BTreeMap<String, Vec<ConsumerDoc>> {
+    let mut by_provider: BTreeMap<String, Vec<ConsumerDoc>> = BTreeMap::new();
+    let watched: Vec<&Service> = matrix
+        .services
+        .values()
+        .filter(|s| !s.deploy.alarms.is_empty())
+        .collect();
+    if watched.is_empty() {
+        return by_provider;
+    }
+    let catalog = Catalog::new(matrix);
+    for consumer in watched {
+        let mut consumed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for version in [&consumer.current.value, consumer.target_version()] {
+            let Some(release) = consumer.release(version) else {
+                continue;
+            };
+            for name in release.consumes.keys() {
+                if let Some(provider) = catalog
+                    .provider_of(name)
+                    .filter(|p| p.name != consumer.name)
+                {
+                    let apis = consumed.entry(&provider.name).or_default();
+                    if !apis.contains(name) {
+                        apis.push(name.clone());
+                    }
+                }
+            }
+        }
+        for (provider, mut apis) in consumed {
+            apis.sort();
+            by_provider
+                .entry(provider.to_owned())
+                .or_default()
+                .push(ConsumerDoc {
+                    service: consumer.name.clone(),
+                    consumes: apis,
+                    alarms: consumer
+                        .deploy
+                        .alarms
+                        .iter()
+                        .map(|a| a.value.clone())
+                        .collect(),
+                });
+        }
+    }
+    by_provider
 }
 
 /// An Actuator check at `url` with the matrix's health defaults.
@@ -266,6 +376,10 @@ mod tests {
             steps: vec![100],
             bake_ms: 0,
             blue: None,
+            alarms: Vec::new(),
+            default_alarms: Vec::new(),
+            checks: Vec::new(),
+            consumers: Vec::new(),
         }
     }
 

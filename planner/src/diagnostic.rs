@@ -113,6 +113,13 @@ codes! {
     CredentialsInUrl = "credentials-in-url",
     /// The bearer token would travel over plain `http://` to a host that is not loopback.
     TokenOverHttp = "token-over-http",
+    /// A CloudWatch alarm name that is empty, too long, has a control
+    /// character or is listed twice.
+    InvalidAlarmName = "invalid-alarm-name",
+    /// An integration check with an empty `name` or `run`.
+    InvalidCheck = "invalid-check",
+    /// Two integration checks of one service with the same name.
+    DuplicateCheck = "duplicate-check",
 }
 
 impl fmt::Display for Code {

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::compat::Mismatch;
 use crate::compat::State;
-use crate::deployment::{DeployDoc, deploy_doc};
+use crate::deployment::{DeployDoc, consumers_with_alarms, deploy_doc};
 use crate::diagnostic::DiagnosticRecord;
 use crate::explain::Hint;
 use crate::explain::NoSafeOrder;
@@ -257,6 +257,16 @@ impl PlanDocument {
                     })
                     .collect();
                 doc.constraints = plan.constraints.iter().map(constraint_doc).collect();
+                if let Some(matrix) = &validated.matrix {
+                    let mut consumers = consumers_with_alarms(matrix);
+                    for step in doc.waves.iter_mut().flat_map(|w| w.services.iter_mut()) {
+                        if let (Some(deploy), Some(list)) =
+                            (step.deploy.as_mut(), consumers.remove(&step.service))
+                        {
+                            deploy.consumers = list;
+                        }
+                    }
+                }
             }
             Some(Err(no)) => {
                 doc.constraints = no.constraints.iter().map(constraint_doc).collect();

@@ -41,8 +41,8 @@ pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, State, join_versions, state_mismatches};
 pub use deployment::{
-    BlueDoc, BlueSource, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc, RouteDoc, default_steps,
-    deploy_doc,
+    BlueDoc, BlueSource, CheckDoc, ConsumerDoc, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc,
+    RouteDoc, consumers_with_alarms, default_steps, deploy_doc,
 };
 pub use describe::{
     constraint as describe_constraint, cycle_path, offer as describe_offer, plural,
@@ -59,8 +59,9 @@ pub use graph::{dot, mermaid};
 pub use health_render::render_health;
 pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
-    Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
-    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load,
+    Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, Limits,
+    Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service,
+    Strategy, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

@@ -60,5 +60,9 @@ mod tests {
             properties(&schema, "/$defs/defaults/properties/deploy/properties"),
             sorted(keys::DEPLOY_DEFAULTS)
         );
+        assert_eq!(
+            properties(&schema, "/$defs/checks/items/properties"),
+            sorted(keys::CHECK)
+        );
     }
 }

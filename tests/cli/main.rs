@@ -69,6 +69,7 @@ mod demo;
 mod execute;
 mod features;
 mod first_hour;
+mod gates;
 mod health;
 mod msrv;
 mod plan;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState, TargetHealth,
+    Alarm, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
+    TargetHealth,
 };
 
 /// Records every call, in order, and performs only the reads.
@@ -118,6 +119,11 @@ impl<C: Cloud> Cloud for DryRun<C> {
             "UpdateService {cluster}/{service} desired-count {desired}"
         ));
         Ok(())
+    }
+
+    async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
+        self.note(format!("DescribeAlarms {}", names.join(",")));
+        self.inner.alarms(names).await
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, _now: u64) -> Result<(), CloudError> {

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState, TargetHealth,
+    Alarm, AlarmState, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
+    TargetHealth,
 };
 
 /// A fault to inject into the next matching calls.
@@ -65,6 +66,7 @@ struct State {
     leases: BTreeMap<(String, String), Lease>,
     task_definitions: BTreeMap<String, Vec<Container>>,
     faults: VecDeque<FakeFault>,
+    alarms: BTreeMap<String, Alarm>,
     calls: Vec<String>,
     revisions: u32,
 }
@@ -138,6 +140,19 @@ impl FakeCloud {
             .leases
             .get(&(table.to_owned(), key.to_owned()))
             .cloned()
+    }
+
+    /// Creates an alarm, or sets the state and reason of one (as
+    /// `PutMetricAlarm` and `SetAlarmState` would).
+    pub fn put_alarm(&self, name: &str, state: AlarmState, reason: &str) {
+        self.state().alarms.insert(
+            name.to_owned(),
+            Alarm {
+                name: name.to_owned(),
+                state,
+                reason: reason.to_owned(),
+            },
+        );
     }
 
     /// Makes an ECS service stay mid-deployment forever.
@@ -351,6 +366,14 @@ impl Cloud for FakeCloud {
         current.desired = desired;
         current.running = desired;
         lost.map_or(Ok(()), Err)
+    }
+
+    async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
+        let state = self.read("DescribeAlarms", names.join(","))?;
+        Ok(names
+            .iter()
+            .filter_map(|name| state.alarms.get(name).cloned())
+            .collect())
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, now: u64) -> Result<(), CloudError> {

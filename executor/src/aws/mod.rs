@@ -176,6 +176,43 @@ impl EcsService {
     }
 }
 
+/// The state of a CloudWatch alarm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    /// `OK`: passes.
+    Ok,
+    /// `ALARM`: fails the gate before a switch, and the run during bake.
+    Alarm,
+    /// `INSUFFICIENT_DATA`: passes (no data is not bad news).
+    InsufficientData,
+}
+
+impl AlarmState {
+    /// The name CloudWatch uses: `OK`, `ALARM`, `INSUFFICIENT_DATA`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// A CloudWatch alarm (metric or composite) as `DescribeAlarms` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Alarm {
+    /// The alarm name.
+    pub name: String,
+    /// Its state.
+    pub state: AlarmState,
+    /// CloudWatch's `StateReason`.
+    pub reason: String,
+}
+
+/// The most alarm names one `DescribeAlarms` call takes.
+pub const ALARMS_PER_CALL: usize = 100;
+
 /// The record of a lock lease.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
@@ -295,6 +332,13 @@ pub trait Cloud: Send + Sync {
         service: &str,
         desired: u32,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// The alarms of these names, metric and composite (`DescribeAlarms`
+    /// with `AlarmNames`; at most [`ALARMS_PER_CALL`] names). A name with no
+    /// alarm is left out of the answer.
+    fn alarms(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<Alarm>, CloudError>> + Send;
     /// Takes or renews a lease with a conditional put: succeeds when the key is
     /// free, expired at `now`, or held by the same holder; otherwise
     /// [`CloudError::LockHeld`] (`PutItem`).

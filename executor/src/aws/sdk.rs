@@ -10,8 +10,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    ActionRecord, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
-    TargetHealth,
+    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, Cloud, CloudError, Container, EcsService,
+    Forward, Lease, Route, RouteState, TargetHealth,
 };
 
 /// How to reach AWS: the standard credential chain, with optional profile,
@@ -32,6 +32,7 @@ pub struct SdkCloud {
     elb: aws_sdk_elasticloadbalancingv2::Client,
     ecs: aws_sdk_ecs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 /// Codes AWS uses for throttling.
@@ -112,6 +113,7 @@ impl SdkCloud {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
         }
     }
 }
@@ -459,6 +461,50 @@ impl Cloud for SdkCloud {
             .await
             .map(|_| ())
             .map_err(|e| cloud_error("UpdateService", e))
+    }
+
+    async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
+        use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+        let state = |value: Option<&StateValue>| match value {
+            Some(StateValue::Alarm) => AlarmState::Alarm,
+            Some(StateValue::Ok) => AlarmState::Ok,
+            _ => AlarmState::InsufficientData,
+        };
+        let mut found = Vec::with_capacity(names.len());
+        let mut token: Option<String> = None;
+        // Up to 100 names ask for up to 100 alarms: one page, unless AWS
+        // pages anyway (then the next token is followed).
+        loop {
+            let out = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(names.iter().take(ALARMS_PER_CALL).cloned().collect()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .max_records(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeAlarms", e))?;
+            for alarm in out.metric_alarms() {
+                found.push(Alarm {
+                    name: alarm.alarm_name().unwrap_or_default().to_owned(),
+                    state: state(alarm.state_value()),
+                    reason: alarm.state_reason().unwrap_or_default().to_owned(),
+                });
+            }
+            for alarm in out.composite_alarms() {
+                found.push(Alarm {
+                    name: alarm.alarm_name().unwrap_or_default().to_owned(),
+                    state: state(alarm.state_value()),
+                    reason: alarm.state_reason().unwrap_or_default().to_owned(),
+                });
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(found),
+            }
+        }
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, now: u64) -> Result<(), CloudError> {

@@ -1,7 +1,9 @@
 //! Integration tests of the executor: runs against the in-memory fake, and
 //! the SDK-backed cloud against moto server.
 
+mod gates;
 mod locking;
 mod moto;
 mod runs;
 mod safety;
+mod watching;

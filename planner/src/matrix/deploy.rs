@@ -12,6 +12,25 @@ pub const MAX_BAKE: Duration = Duration::from_secs(24 * 3600);
 /// it must also be more than zero.
 pub const MAX_HEALTH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+/// The longest `timeout` of an integration check (`1h`); it must also be
+/// more than zero.
+pub const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A check's timeout when the matrix gives none (`5m`).
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// An integration check run against green before the production switch
+/// (`deploy.checks`, `defaults.deploy.checks`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// Its name, unique among the checks of a service.
+    pub name: Located<String>,
+    /// The command, run by `sh -c` from the matrix file's folder.
+    pub run: Located<String>,
+    /// How long it may run ([`DEFAULT_CHECK_TIMEOUT`] when not given).
+    pub timeout: Duration,
+}
+
 /// How traffic moves from blue to green.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,6 +98,10 @@ pub struct Deploy {
     pub steps: Option<Located<Vec<u32>>>,
     /// Per-service bake time.
     pub bake: Option<Duration>,
+    /// CloudWatch alarms of this service (added to `defaults.deploy.alarms`).
+    pub alarms: Vec<Located<String>>,
+    /// Integration checks of this service (run before the defaults' checks).
+    pub checks: Vec<Check>,
 }
 
 /// `defaults.health`.
@@ -112,4 +135,8 @@ pub struct Defaults {
     pub steps: Option<Located<Vec<u32>>>,
     /// Default bake time.
     pub bake: Option<Duration>,
+    /// CloudWatch alarms watched for every switch.
+    pub alarms: Vec<Located<String>>,
+    /// Integration checks run for every switch, after the service's own.
+    pub checks: Vec<Check>,
 }

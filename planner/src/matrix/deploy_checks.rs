@@ -85,6 +85,28 @@ fn check_service(matrix: &Matrix, service: &Service, out: &mut Vec<Diagnostic>) 
         }
     }
     check_steps(matrix, service, &within, out);
+    for check in &deploy.checks {
+        if let Some(default) = matrix
+            .defaults
+            .checks
+            .iter()
+            .find(|d| d.name.value == check.name.value)
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateCheck,
+                    check.name.span,
+                    format!(
+                        "the check `{}` of {within} has the name of a check in `defaults.deploy.checks`; both would run",
+                        check.name.value
+                    ),
+                )
+                .with_label("same name as a default check")
+                .with_secondary(default.name.span, "the default check")
+                .with_hint("rename one of them; the journal and the run report tell checks apart by name"),
+            );
+        }
+    }
     if deploy.ecs.is_none() {
         for release in service.releases.values() {
             if let Some(image) = &release.image {

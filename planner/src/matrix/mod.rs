@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use semver::{Version, VersionReq};
 
 pub use deploy::{
-    Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
+    Check, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE,
+    MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy,
 };
 pub use load::{Limits, load};
 

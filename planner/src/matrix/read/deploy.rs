@@ -14,15 +14,15 @@ use crate::matrix::deploy::{
 use crate::yaml::{Node, Scalar, Value};
 
 /// The range a duration field accepts, and how to say it.
-struct DurationBounds {
+pub(super) struct DurationBounds {
     /// Whether zero is allowed.
-    zero: bool,
+    pub(super) zero: bool,
     /// The longest accepted.
-    max: Duration,
+    pub(super) max: Duration,
     /// `at most `24h``, for the message.
-    text: &'static str,
+    pub(super) text: &'static str,
     /// The fix.
-    hint: &'static str,
+    pub(super) hint: &'static str,
 }
 
 impl DurationBounds {
@@ -76,7 +76,10 @@ impl Reader<'_> {
         });
         let ecs = fields.get("ecs").and_then(|n| self.ecs(n, &what));
         let (strategy, steps, bake) = self.traffic(&fields, &what);
+        let (alarms, checks) = self.gates(&fields, &what);
         Deploy {
+            alarms,
+            checks,
             health,
             live_health,
             require,
@@ -179,6 +182,7 @@ impl Reader<'_> {
             let what = "`defaults.deploy`";
             if let Some(deploy) = self.fields(node, what, keys::DEPLOY_DEFAULTS) {
                 (defaults.strategy, defaults.steps, defaults.bake) = self.traffic(&deploy, what);
+                (defaults.alarms, defaults.checks) = self.gates(&deploy, what);
             }
         }
         defaults
@@ -265,7 +269,7 @@ impl Reader<'_> {
     }
 
     /// `duration` when it is within `bounds`; otherwise a diagnostic.
-    fn within(
+    pub(super) fn within(
         &mut self,
         node: &Node,
         duration: Duration,

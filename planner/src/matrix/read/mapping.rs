@@ -26,11 +26,14 @@ pub(crate) mod keys {
         "strategy",
         "steps",
         "bake",
+        "alarms",
+        "checks",
     ];
     pub(crate) const ECS: &[&str] = &["cluster", "services", "container"];
     pub(crate) const DEFAULTS: &[&str] = &["health", "deploy"];
     pub(crate) const HEALTH_DEFAULTS: &[&str] = &["timeout", "retries", "require", "token_env"];
-    pub(crate) const DEPLOY_DEFAULTS: &[&str] = &["strategy", "steps", "bake"];
+    pub(crate) const DEPLOY_DEFAULTS: &[&str] = &["strategy", "steps", "bake", "alarms", "checks"];
+    pub(crate) const CHECK: &[&str] = &["name", "run", "timeout"];
 }
 
 impl Reader<'_> {

@@ -5,10 +5,12 @@
 //!
 //! One file per concept: `mapping` (the keys of each mapping, and names used as
 //! keys), `scalars` (strings, counts), `versions` (versions and
-//! requirements), `deploy` (`deploy` and `defaults`); this file reads the
+//! requirements), `deploy` (`deploy` and `defaults`), `gates` (`alarms` and
+//! `checks`); this file reads the
 //! services and their releases.
 
 mod deploy;
+mod gates;
 mod mapping;
 mod scalars;
 mod versions;
