@@ -60,7 +60,7 @@ pub use health_render::render_health;
 pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
     Consumed, Defaults, Deploy, EcsServices, HealthDefaults, Limits, Located, MAX_BAKE,
-    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, load,
+    MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service, Strategy, Unread, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

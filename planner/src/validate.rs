@@ -91,13 +91,17 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
     let catalog = Catalog::new(matrix);
     let mut releases_ok = true;
     for service in matrix.services.values() {
-        releases_ok &= check_releases(service, &mut diagnostics);
+        releases_ok &= check_releases(matrix, service, &mut diagnostics);
         check_consumed_names(&catalog, service, &mut diagnostics);
     }
     if releases_ok {
         for state in [State::Current, State::Target] {
+            let unread = &matrix.unread;
             for mismatch in state_mismatches(&catalog, state) {
-                diagnostics.push(state_diagnostic(state, &mismatch));
+                // A service partly unread is in no state that can be judged.
+                if !unread.service(&mismatch.consumer) && !unread.service(&mismatch.provider) {
+                    diagnostics.push(state_diagnostic(state, &mismatch));
+                }
             }
         }
     }
@@ -187,8 +191,10 @@ fn check_ownership(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Reports `current`/`target` that are not releases; false when one is missing.
-fn check_releases(service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
+/// Reports `current`/`target` that are not releases; false when one is
+/// missing. A service with an unreadable release is not judged: the missing
+/// one may be it.
+fn check_releases(matrix: &Matrix, service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
     let known = || {
         let list: Vec<String> = service.releases.keys().map(|v| format!("`{v}`")).collect();
         if list.is_empty() {
@@ -203,6 +209,9 @@ fn check_releases(service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool 
         ("target", service.target.as_ref()),
     ] {
         let Some(located) = located else { continue };
+        if matrix.unread.service(&service.name) {
+            continue;
+        }
         if !service.releases.contains_key(&located.value) {
             ok = false;
             diagnostics.push(
@@ -254,6 +263,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
                     .with_hint(format!("remove `{name}` from `consumes`")),
                 ),
                 Some(_) => {}
+                // Its provider could not be read: that is the problem, reported already.
+                None if catalog.matrix().unread.may_provide(name) => {}
                 None => {
                     let mut diagnostic = Diagnostic::error(
                         Code::UnknownDependency,
@@ -284,4 +295,41 @@ fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
         .flat_map(|r| r.provides.keys());
     let names = matrix.services.keys().chain(apis).map(String::as_str);
     crate::suggest::closest(name, names, 0).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(yaml: &str) -> Vec<&'static str> {
+        let validated = validate_bytes("m.yaml", yaml.as_bytes(), &Limits::default());
+        validated
+            .diagnostics
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect()
+    }
+
+    /// An unreadable value is the problem; what would follow from it is not
+    /// reported beside it.
+    #[test]
+    fn consequences_of_unreadable_values_are_not_reported() {
+        let provides = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b-api: ^1}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {provides: {b-api: 1.0}}}}\n";
+        assert_eq!(codes(provides), ["unquoted-number"]);
+        let target = "version: 1\nservices:\n  a: {current: 1.0.0, target: 2.0.0, releases: {1.0.0: {consumes: {b: ^1}}, 2.0.0: {consumes: {b: ^2}}}}\n  b: {current: 1.0.0, target: 2.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert!(
+            codes(target)
+                .iter()
+                .all(|c| *c == "unquoted-number" || *c == "not-executable"),
+            "{:?}",
+            codes(target)
+        );
+        let release = "version: 1\nservices:\n  a: {current: 2.0.0, releases: {2.0: {}}}\n";
+        assert_eq!(codes(release), ["unquoted-number"]);
+        let dropped = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b-api: ^1, b: ^1}}}}\n  b: {current: 1.0, releases: {1.0.0: {provides: {b-api: 1.0.0}}}}\n";
+        assert_eq!(codes(dropped), ["unquoted-number"]);
+        // Independent problems are still reported.
+        let typo = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {c-api: ^1}}}}\n  b: {current: 1.0, releases: {1.0.0: {provides: {b-api: 1.0.0}}}}\n";
+        assert_eq!(codes(typo), ["unknown-dependency", "unquoted-number"]);
+    }
 }
