@@ -113,6 +113,10 @@ codes! {
     CredentialsInUrl = "credentials-in-url",
     /// The bearer token would travel over plain `http://` to a host that is not loopback.
     TokenOverHttp = "token-over-http",
+    /// A changing service lacks deploy facts `execute` needs (a route, the target groups).
+    NotExecutable = "not-executable",
+    /// A requirement that no declared release of its provider satisfies.
+    UnsatisfiableRequirement = "unsatisfiable-requirement",
 }
 
 impl fmt::Display for Code {

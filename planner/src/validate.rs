@@ -5,6 +5,7 @@ use crate::fast::HashMap;
 use std::convert::Infallible;
 
 use crate::compat::{Catalog, Mismatch, State, state_mismatches};
+use crate::deployment::{deploy_doc, describe_missing, missing_facts};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
 use crate::matrix::{Limits, Matrix, Service, load};
 use crate::overrides::{OverrideError, Overrides, apply_overrides};
@@ -94,6 +95,7 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
         releases_ok &= check_releases(matrix, service, &mut diagnostics);
         check_consumed_names(&catalog, service, &mut diagnostics);
     }
+    check_executable(matrix, &mut diagnostics);
     if releases_ok {
         for state in [State::Current, State::Target] {
             let unread = &matrix.unread;
@@ -106,6 +108,43 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
         }
     }
     diagnostics
+}
+
+/// One `not-executable` warning per changing service that `execute` would
+/// refuse, naming every missing fact at once: the executor's own test,
+/// [`missing_facts`], on the facts the plan document would carry.
+fn check_executable(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
+    for service in matrix.changing() {
+        // An unreadable `deploy`, or a target that is not a release, is the
+        // problem to fix first (reported already).
+        if matrix.unread.deploys.contains(&service.name)
+            || service.release(service.target_version()).is_none()
+        {
+            continue;
+        }
+        let missing = missing_facts(deploy_doc(matrix, service).as_ref());
+        if missing.is_empty() {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::warning(
+                Code::NotExecutable,
+                service.span,
+                format!(
+                    "`execute` could not carry out `{}` {} → {}: {}",
+                    service.name,
+                    service.current.value,
+                    service.target_version(),
+                    describe_missing(&missing)
+                ),
+            )
+            .with_label("changes, but cannot be switched")
+            .with_hint(format!(
+                "add {} to its `deploy` to switch it with `cutover execute`; `validate` and `plan` work without",
+                if missing.len() == 1 { "it" } else { "them" }
+            )),
+        );
+    }
 }
 
 fn state_diagnostic(state: State, mismatch: &Mismatch) -> Diagnostic {

@@ -15,7 +15,12 @@ fn invalid_matrices() {
             "{file}: exit codes differ between formats"
         );
         // Files with warnings only are valid.
-        let warnings_only = ["target-older-than-current.yaml", "token-over-http.yaml"];
+        let warnings_only = [
+            "target-older-than-current.yaml",
+            "token-over-http.yaml",
+            "not-executable.yaml",
+            "unsatisfiable-requirement.yaml",
+        ];
         let expected = if warnings_only.iter().any(|w| file.ends_with(w)) {
             0
         } else {
@@ -68,9 +73,25 @@ fn sample_matrices_are_valid() {
     for file in ["matrices/shop.yaml", "matrices/minimal.yaml"] {
         let run = cutover(&["validate", file]);
         assert_eq!(run.code, 0, "{}", run.transcript());
-        let json = cutover(&["validate", "--format", "json", file]).json();
-        assert_eq!(json, serde_json::json!({"valid": true, "diagnostics": []}));
     }
+    let json = cutover(&["validate", "--format", "json", "matrices/shop.yaml"]).json();
+    assert_eq!(json, serde_json::json!({"valid": true, "diagnostics": []}));
+    // The minimal matrix has no deploy facts: it plans, and `validate` says
+    // once per changing service that `execute` could not carry it out.
+    let json = cutover(&["validate", "--format", "json", "matrices/minimal.yaml"]).json();
+    assert_eq!(json["valid"], true);
+    let codes: Vec<(&str, u64)> = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code"),
+                d["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(codes, [("not-executable", 7), ("not-executable", 17)]);
 }
 
 #[test]
