@@ -324,3 +324,30 @@ fn a_token_over_plain_http_is_a_warning() {
     assert_eq!(diagnostics[0]["severity"], "warning");
     assert_eq!(diagnostics[0]["line"], 12);
 }
+
+/// `--strict` counts warnings as errors: exit 1, `"valid": false`, and the
+/// summary line says why.
+#[test]
+fn strict_counts_warnings_as_errors() {
+    let file = "matrices/invalid/not-executable.yaml";
+    assert_eq!(cutover(&["validate", file]).code, 0);
+    let human = cutover(&["validate", "--strict", file]);
+    assert_eq!(human.code, 1, "{}", human.transcript());
+    insta::assert_snapshot!(
+        human.stdout.lines().last().expect("summary"),
+        @"matrices/invalid/not-executable.yaml: invalid (0 errors, 2 warnings, counted as errors with `--strict`)"
+    );
+    let json = cutover(&["validate", "--strict", "--format", "json", file]);
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()["valid"], false);
+    // Without warnings, `--strict` changes nothing.
+    let clean = cutover(&[
+        "validate",
+        "--strict",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+    ]);
+    assert_eq!(clean.code, 0, "{}", clean.transcript());
+    assert_eq!(clean.json()["valid"], true);
+}
