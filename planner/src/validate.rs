@@ -234,18 +234,22 @@ fn check_ownership(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
 /// missing. A service with an unreadable release is not judged: the missing
 /// one may be it.
 fn check_releases(matrix: &Matrix, service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
-    let known = || {
+    // A suggestion among the releases, never the other field's release (a
+    // `target` equal to `current` is no change, not a typo of one).
+    let known = |value: &semver::Version, other: Option<&semver::Version>| {
         let list: Vec<String> = service.releases.keys().map(|v| format!("`{v}`")).collect();
-        if list.is_empty() {
-            "no releases are listed".to_owned()
-        } else {
-            format!("known releases: {}", list.join(", "))
+        let candidates = service.releases.keys().filter(|v| Some(*v) != other);
+        match crate::suggest::did_you_mean_release(&value.to_string(), candidates) {
+            _ if list.is_empty() => "no releases are listed".to_owned(),
+            Some(close) => format!("{close} known releases: {}", list.join(", ")),
+            None => format!("known releases: {}", list.join(", ")),
         }
     };
     let mut ok = true;
-    for (field, located) in [
-        ("current", Some(&service.current)),
-        ("target", service.target.as_ref()),
+    let target = service.target.as_ref();
+    for (field, located, other) in [
+        ("current", Some(&service.current), target.map(|t| &t.value)),
+        ("target", target, Some(&service.current.value)),
     ] {
         let Some(located) = located else { continue };
         if matrix.unread.service(&service.name) {
@@ -263,7 +267,7 @@ fn check_releases(matrix: &Matrix, service: &Service, diagnostics: &mut Vec<Diag
                     ),
                 )
                 .with_label("no such release")
-                .with_hint(known()),
+                .with_hint(known(&located.value, other)),
             );
         }
     }
@@ -314,8 +318,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
                         ),
                     )
                     .with_label("nothing provides this");
-                    if let Some(close) = closest_name(catalog, name) {
-                        diagnostic = diagnostic.with_hint(format!("did you mean `{close}`?"));
+                    if let Some(hint) = did_you_mean_name(catalog, name) {
+                        diagnostic = diagnostic.with_hint(hint);
                     }
                     diagnostics.push(diagnostic);
                 }
@@ -324,8 +328,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
     }
 }
 
-/// A service or API name close to `name` (separators aside, or a prefix).
-fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
+/// "did you mean `x`?" for a service or API name close to `name`.
+fn did_you_mean_name(catalog: &Catalog, name: &str) -> Option<String> {
     let matrix = catalog.matrix();
     let apis = matrix
         .services
@@ -333,7 +337,7 @@ fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
         .flat_map(|s| s.releases.values())
         .flat_map(|r| r.provides.keys());
     let names = matrix.services.keys().chain(apis).map(String::as_str);
-    crate::suggest::closest(name, names, 0).map(str::to_owned)
+    crate::suggest::did_you_mean(name, names)
 }
 
 #[cfg(test)]
