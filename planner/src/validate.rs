@@ -96,18 +96,84 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
         check_consumed_names(&catalog, service, &mut diagnostics);
     }
     check_executable(matrix, &mut diagnostics);
+    let mut broken = Vec::new();
     if releases_ok {
         for state in [State::Current, State::Target] {
             let unread = &matrix.unread;
             for mismatch in state_mismatches(&catalog, state) {
                 // A service partly unread is in no state that can be judged.
                 if !unread.service(&mismatch.consumer) && !unread.service(&mismatch.provider) {
+                    broken.push(mismatch.requirement_span);
                     diagnostics.push(state_diagnostic(state, &mismatch));
                 }
             }
         }
     }
+    // A requirement a broken state already points at gets that error alone.
+    diagnostics.extend(unsatisfiable(&catalog).filter(|d| !broken.contains(&d.primary.span)));
     diagnostics
+}
+
+/// `unsatisfiable-requirement` warnings: requirements (every alternative)
+/// that no declared release of the provider meets, so no order of switches
+/// could ever satisfy them.
+fn unsatisfiable<'c>(catalog: &'c Catalog) -> impl Iterator<Item = Diagnostic> + 'c {
+    let matrix = catalog.matrix();
+    matrix.services.values().flat_map(move |consumer| {
+        consumer.releases.values().flat_map(move |release| {
+            catalog
+                .requirements(consumer, release)
+                .filter_map(move |requirement| {
+                    let provider = requirement.provider.service;
+                    if matrix.unread.service(&provider.name) || provider.releases.is_empty() {
+                        return None;
+                    }
+                    let offers: Vec<(&semver::Version, Vec<semver::Version>)> = provider
+                        .releases
+                        .values()
+                        .map(|r| (&r.version, Catalog::offered(provider, r, requirement.api)))
+                        .collect();
+                    if offers
+                        .iter()
+                        .any(|(_, offered)| requirement.consumed.accepts_any(offered))
+                    {
+                        return None;
+                    }
+                    let offers: Vec<String> = offers
+                        .iter()
+                        .map(|(version, offered)| {
+                            crate::describe::offer(
+                                &version.to_string(),
+                                requirement.api,
+                                offered,
+                                false,
+                            )
+                        })
+                        .collect();
+                    Some(
+                        Diagnostic::warning(
+                            Code::UnsatisfiableRequirement,
+                            requirement.consumed.span,
+                            format!(
+                                "`{}` {} needs `{}` {}, which no release of `{}` provides: {}",
+                                consumer.name,
+                                release.version,
+                                requirement.api,
+                                requirement.consumed.describe(),
+                                provider.name,
+                                offers.join("; ")
+                            ),
+                        )
+                        .with_label("no declared release satisfies this")
+                        .with_secondary(provider.span, format!("`{}` is defined here", provider.name))
+                        .with_hint(format!(
+                            "widen the requirement, or declare the release of `{}` that provides it",
+                            provider.name
+                        )),
+                    )
+                })
+        })
+    })
 }
 
 /// One `not-executable` warning per changing service that `execute` would
@@ -374,5 +440,17 @@ mod tests {
         // Independent problems are still reported.
         let typo = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {c-api: ^1}}}}\n  b: {current: 1.0, releases: {1.0.0: {provides: {b-api: 1.0.0}}}}\n";
         assert_eq!(codes(typo), ["unknown-dependency", "unquoted-number"]);
+    }
+
+    #[test]
+    fn a_requirement_no_release_meets_is_a_warning() {
+        let never = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}, 0.9.0: {consumes: {b: ^9}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert_eq!(codes(never), ["unsatisfiable-requirement"]);
+        // One alternative that some release meets is enough.
+        let either = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}, 0.9.0: {consumes: {b: [^9, ^2]}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert_eq!(codes(either), Vec::<&str>::new());
+        // In a running state, the broken state is the one diagnostic.
+        let running = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b: ^9}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}}}\n";
+        assert_eq!(codes(running), ["incompatible-current-state"]);
     }
 }
