@@ -42,7 +42,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
 
 /// Valid, and with `--strict` also free of warnings.
 fn passes(result: &Validated, strict: bool) -> bool {
-    result.is_valid() && !(strict && !result.diagnostics.is_empty())
+    result.is_valid() && (!strict || result.diagnostics.is_empty())
 }
 
 fn records(results: &[Validated]) -> Vec<DiagnosticRecord> {
