@@ -249,6 +249,9 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
     pub format: ValidateFormat,
+    /// Count warnings as errors: exit 1 (and `"valid": false`) when there is any.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Which releases to plan: the matrix, with optional command-line overrides.

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use cutover_planner::{CheckDoc, ConsumerDoc, DeployDoc, HealthDoc, PlanDocument, RouteDoc};
+use cutover_planner::{
+    CheckDoc, ConsumerDoc, DeployDoc, HealthDoc, PlanDocument, RouteDoc, describe_missing,
+    missing_facts,
+};
 
 use crate::aws::Route;
 
@@ -113,10 +116,12 @@ impl Cutover {
                             service: step.service.clone(),
                             missing: missing.to_owned(),
                         };
-                        let deploy = step
-                            .deploy
-                            .as_ref()
-                            .ok_or_else(|| incomplete("the matrix has no `deploy` for it"))?;
+                        // What `validate` warns about as `not-executable`, all at once.
+                        let missing = missing_facts(step.deploy.as_ref());
+                        let Some(deploy) = step.deploy.as_ref().filter(|_| missing.is_empty())
+                        else {
+                            return Err(incomplete(&describe_missing(&missing)));
+                        };
                         switch(&step.service, &step.from, &step.to, deploy)
                             .map(|mut switch| {
                                 switch.wave = index + 1;

@@ -191,6 +191,52 @@ impl DeployDoc {
     }
 }
 
+/// A deployment fact `execute` needs to carry a service out, and that the
+/// service lacks. `validate` warns about these (`not-executable`) and the
+/// executor refuses a plan for them, both through [`missing_facts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MissingFact {
+    /// Neither `deploy.listener` nor `deploy.rule`: no production route to switch.
+    Route,
+    /// Not the two `deploy.target_groups`, blue and green.
+    TargetGroups,
+}
+
+impl MissingFact {
+    /// The field(s) to set, as the matrix spells them.
+    pub fn field(self) -> &'static str {
+        match self {
+            MissingFact::Route => "`deploy.listener` (or `deploy.rule`)",
+            MissingFact::TargetGroups => "`deploy.target_groups`",
+        }
+    }
+}
+
+/// Every fact `execute` needs that `deploy` lacks (`None`: the service has
+/// no `deploy` at all), all at once; empty when it can be carried out. The
+/// other checks of the executor (two different target groups, steps that
+/// end at 100, ...) are `validate` errors of their own.
+pub fn missing_facts(deploy: Option<&DeployDoc>) -> Vec<MissingFact> {
+    let mut missing = Vec::new();
+    if deploy.and_then(DeployDoc::route).is_none() {
+        missing.push(MissingFact::Route);
+    }
+    if deploy.is_none_or(|d| d.target_groups.len() != 2) {
+        missing.push(MissingFact::TargetGroups);
+    }
+    missing
+}
+
+/// "`deploy.listener` (or `deploy.rule`) and `deploy.target_groups` are not set".
+pub fn describe_missing(missing: &[MissingFact]) -> String {
+    let fields: Vec<&str> = missing.iter().map(|m| m.field()).collect();
+    match fields.as_slice() {
+        [] => "nothing is missing".to_owned(),
+        [one] => format!("{one} is not set"),
+        [init @ .., last] => format!("{} and {last} are not set", init.join(", ")),
+    }
+}
+
 /// The steps of a strategy when the matrix gives none.
 pub fn default_steps(strategy: Strategy) -> Vec<u32> {
     match strategy {
@@ -396,5 +442,28 @@ mod tests {
         deploy.listener = None;
         deploy.rule = None;
         assert_eq!(deploy.route(), None);
+    }
+
+    #[test]
+    fn missing_facts_are_named_at_once() {
+        let all = [MissingFact::Route, MissingFact::TargetGroups];
+        assert_eq!(missing_facts(None), all);
+        assert_eq!(
+            describe_missing(&all),
+            "`deploy.listener` (or `deploy.rule`) and `deploy.target_groups` are not set"
+        );
+        let mut deploy = doc();
+        assert_eq!(missing_facts(Some(&deploy)), [MissingFact::TargetGroups]);
+        deploy.target_groups = vec![
+            format!("{ELB}:targetgroup/a/1"),
+            format!("{ELB}:targetgroup/b/2"),
+        ];
+        assert_eq!(missing_facts(Some(&deploy)), []);
+        deploy.listener = None;
+        assert_eq!(missing_facts(Some(&deploy)), [MissingFact::Route]);
+        assert_eq!(
+            describe_missing(&[MissingFact::Route]),
+            "`deploy.listener` (or `deploy.rule`) is not set"
+        );
     }
 }

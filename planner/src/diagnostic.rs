@@ -120,6 +120,10 @@ codes! {
     InvalidCheck = "invalid-check",
     /// Two integration checks of one service with the same name.
     DuplicateCheck = "duplicate-check",
+    /// A changing service lacks deploy facts `execute` needs (a route, the target groups).
+    NotExecutable = "not-executable",
+    /// A requirement that no declared release of its provider satisfies.
+    UnsatisfiableRequirement = "unsatisfiable-requirement",
 }
 
 impl fmt::Display for Code {

@@ -14,9 +14,10 @@
 // The modules read top-down as a DAG; each uses only those above it:
 // source, yaml, diagnostic, and the leaves describe (words), duration
 // and suggest (did you mean) → matrix (model and reading; overrides edit it)
-// → compat (catalog, steady states) → validate, order → explain (hints from
-// order's facts) → deployment, document → render, graph. The façade at the
-// end of this file runs them in turn.
+// → deployment (the facts execution needs, resolved from the matrix) →
+// compat (catalog, steady states) → validate, order → explain (hints from
+// order's facts) → document → render, graph. The façade at the end of this
+// file runs them in turn.
 mod compat;
 mod deployment;
 mod describe;
@@ -42,7 +43,8 @@ pub mod yaml;
 pub use compat::{Catalog, Mismatch, State, join_versions, state_mismatches};
 pub use deployment::{
     BlueDoc, BlueSource, CheckDoc, ConsumerDoc, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc,
-    RouteDoc, consumers_with_alarms, default_steps, deploy_doc,
+    MissingFact, RouteDoc, consumers_with_alarms, default_steps, deploy_doc, describe_missing,
+    missing_facts,
 };
 pub use describe::{
     constraint as describe_constraint, cycle_path, offer as describe_offer, plural,
@@ -61,7 +63,7 @@ pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
     Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, Limits,
     Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service,
-    Strategy, load,
+    Strategy, Unread, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

@@ -25,12 +25,14 @@ impl Overrides {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OverrideError {
     /// No such service.
-    #[error("`--{field} {service}=…`: the matrix has no service `{service}`")]
+    #[error("`--{field} {service}=…`: the matrix has no service `{service}`{}", hint(.suggestion))]
     UnknownService {
         /// `current` or `target`.
         field: &'static str,
         /// The service named.
         service: String,
+        /// "did you mean `payments`?", when a service has a close name.
+        suggestion: Option<String>,
     },
     /// Not a semantic version.
     #[error("`--{field} {service}={version}`: `{version}` is not a semantic version ({reason})")]
@@ -46,7 +48,8 @@ pub enum OverrideError {
     },
     /// Not among the service's releases.
     #[error(
-        "`--{field} {service}={version}`: `{service}` has no release {version} (known: {known})"
+        "`--{field} {service}={version}`: `{service}` has no release {version} (known: {known}){}",
+        hint(.suggestion)
     )]
     UnknownRelease {
         /// `current` or `target`.
@@ -57,7 +60,16 @@ pub enum OverrideError {
         version: String,
         /// The releases the matrix lists.
         known: String,
+        /// "did you mean `2.0.0`?", when a release is one digit away.
+        suggestion: Option<String>,
     },
+}
+
+/// `; did you mean …?` after a message, or nothing.
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map_or_else(String::new, |s| format!("; {s}"))
 }
 
 /// Applies `overrides` to `matrix`. Positions stay those of the original
@@ -68,6 +80,8 @@ pub fn apply_overrides(matrix: &mut Matrix, overrides: &Overrides) -> Result<(),
         ("target", &overrides.target),
     ] {
         for (name, text) in pairs {
+            let names = matrix.services.keys().map(String::as_str);
+            let suggestion = crate::suggest::did_you_mean(name, names);
             let service =
                 matrix
                     .services
@@ -75,6 +89,7 @@ pub fn apply_overrides(matrix: &mut Matrix, overrides: &Overrides) -> Result<(),
                     .ok_or_else(|| OverrideError::UnknownService {
                         field,
                         service: name.clone(),
+                        suggestion,
                     })?;
             let version = Version::parse(text).map_err(|e| OverrideError::InvalidVersion {
                 field,
@@ -94,6 +109,7 @@ pub fn apply_overrides(matrix: &mut Matrix, overrides: &Overrides) -> Result<(),
                     service: name.clone(),
                     version: text.clone(),
                     known,
+                    suggestion: crate::suggest::did_you_mean_release(text, service.releases.keys()),
                 });
             }
             if field == "current" {

@@ -1,5 +1,14 @@
 //! "Did you mean …?": the one algorithm for every misspelt name, keys of the
-//! format and names of services and APIs alike.
+//! format, names of services and APIs, and release versions alike, in the
+//! matrix and on the command line.
+
+use semver::Version;
+
+/// Edits allowed between a misspelt name (key, service, API) and a suggestion.
+pub(crate) const NAME_EDITS: usize = 2;
+
+/// Edits allowed between a version and a suggested release: one digit.
+pub(crate) const VERSION_EDITS: usize = 1;
 
 /// The candidate closest to `text`, if one is close enough.
 ///
@@ -28,6 +37,24 @@ where
         .map(|(_, candidate)| candidate)
 }
 
+/// The name (service or API) closest to `text`, in the words of a hint.
+pub(crate) fn did_you_mean<'a, I>(text: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    closest(text, candidates, NAME_EDITS).map(|close| format!("did you mean `{close}`?"))
+}
+
+/// The release closest to the version `text` (one digit apart), in the words of a hint.
+pub(crate) fn did_you_mean_release<'a, I>(text: &str, releases: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a Version>,
+{
+    let releases: Vec<String> = releases.into_iter().map(ToString::to_string).collect();
+    closest(text, releases.iter().map(String::as_str), VERSION_EDITS)
+        .map(|close| format!("did you mean `{close}`?"))
+}
+
 fn normalise(name: &str) -> String {
     name.chars()
         .filter(|c| *c != '-' && *c != '_')
@@ -54,5 +81,15 @@ mod tests {
         assert_eq!(closest("order", names, 0), Some("orders"));
         assert_eq!(closest("payment-api", names, 0), None);
         assert_eq!(closest("orders", names, 0), None);
+        assert_eq!(
+            did_you_mean("payment-api", names).as_deref(),
+            Some("did you mean `payments-api`?")
+        );
+        let releases = [Version::new(1, 0, 0), Version::new(2, 0, 0)];
+        assert_eq!(
+            did_you_mean_release("2.0.1", &releases).as_deref(),
+            Some("did you mean `2.0.0`?")
+        );
+        assert_eq!(did_you_mean_release("3.1.0", &releases), None);
     }
 }

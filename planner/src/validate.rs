@@ -5,6 +5,7 @@ use crate::fast::HashMap;
 use std::convert::Infallible;
 
 use crate::compat::{Catalog, Mismatch, State, state_mismatches};
+use crate::deployment::{deploy_doc, describe_missing, missing_facts};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
 use crate::matrix::{Limits, Matrix, Service, load};
 use crate::overrides::{OverrideError, Overrides, apply_overrides};
@@ -91,17 +92,125 @@ pub fn check(matrix: &Matrix) -> Vec<Diagnostic> {
     let catalog = Catalog::new(matrix);
     let mut releases_ok = true;
     for service in matrix.services.values() {
-        releases_ok &= check_releases(service, &mut diagnostics);
+        releases_ok &= check_releases(matrix, service, &mut diagnostics);
         check_consumed_names(&catalog, service, &mut diagnostics);
     }
+    check_executable(matrix, &mut diagnostics);
+    let mut broken = Vec::new();
     if releases_ok {
         for state in [State::Current, State::Target] {
+            let unread = &matrix.unread;
             for mismatch in state_mismatches(&catalog, state) {
-                diagnostics.push(state_diagnostic(state, &mismatch));
+                // A service partly unread is in no state that can be judged.
+                if !unread.service(&mismatch.consumer) && !unread.service(&mismatch.provider) {
+                    broken.push(mismatch.requirement_span);
+                    diagnostics.push(state_diagnostic(state, &mismatch));
+                }
             }
         }
     }
+    // A requirement a broken state already points at gets that error alone.
+    diagnostics.extend(unsatisfiable(&catalog).filter(|d| !broken.contains(&d.primary.span)));
     diagnostics
+}
+
+/// `unsatisfiable-requirement` warnings: requirements (every alternative)
+/// that no declared release of the provider meets, so no order of switches
+/// could ever satisfy them.
+fn unsatisfiable<'c>(catalog: &'c Catalog) -> impl Iterator<Item = Diagnostic> + 'c {
+    let matrix = catalog.matrix();
+    matrix.services.values().flat_map(move |consumer| {
+        consumer.releases.values().flat_map(move |release| {
+            catalog
+                .requirements(consumer, release)
+                .filter_map(move |requirement| {
+                    let provider = requirement.provider.service;
+                    if matrix.unread.service(&provider.name) || provider.releases.is_empty() {
+                        return None;
+                    }
+                    let offers: Vec<(&semver::Version, Vec<semver::Version>)> = provider
+                        .releases
+                        .values()
+                        .map(|r| (&r.version, Catalog::offered(provider, r, requirement.api)))
+                        .collect();
+                    if offers
+                        .iter()
+                        .any(|(_, offered)| requirement.consumed.accepts_any(offered))
+                    {
+                        return None;
+                    }
+                    let offers: Vec<String> = offers
+                        .iter()
+                        .map(|(version, offered)| {
+                            crate::describe::offer(
+                                &version.to_string(),
+                                requirement.api,
+                                offered,
+                                false,
+                            )
+                        })
+                        .collect();
+                    Some(
+                        Diagnostic::warning(
+                            Code::UnsatisfiableRequirement,
+                            requirement.consumed.span,
+                            format!(
+                                "`{}` {} needs `{}` {}, which no release of `{}` provides: {}",
+                                consumer.name,
+                                release.version,
+                                requirement.api,
+                                requirement.consumed.describe(),
+                                provider.name,
+                                offers.join("; ")
+                            ),
+                        )
+                        .with_label("no declared release satisfies this")
+                        .with_secondary(provider.span, format!("`{}` is defined here", provider.name))
+                        .with_hint(format!(
+                            "widen the requirement, or declare the release of `{}` that provides it",
+                            provider.name
+                        )),
+                    )
+                })
+        })
+    })
+}
+
+/// One `not-executable` warning per changing service that `execute` would
+/// refuse, naming every missing fact at once: the executor's own test,
+/// [`missing_facts`], on the facts the plan document would carry.
+fn check_executable(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
+    for service in matrix.changing() {
+        // An unreadable `deploy`, or a target that is not a release, is the
+        // problem to fix first (reported already).
+        if matrix.unread.deploys.contains(&service.name)
+            || service.release(service.target_version()).is_none()
+        {
+            continue;
+        }
+        let missing = missing_facts(deploy_doc(matrix, service).as_ref());
+        if missing.is_empty() {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::warning(
+                Code::NotExecutable,
+                service.span,
+                format!(
+                    "`execute` could not carry out `{}` {} → {}: {}",
+                    service.name,
+                    service.current.value,
+                    service.target_version(),
+                    describe_missing(&missing)
+                ),
+            )
+            .with_label("changes, but cannot be switched")
+            .with_hint(format!(
+                "add {} to its `deploy` to switch it with `cutover execute`; `validate` and `plan` work without",
+                if missing.len() == 1 { "it" } else { "them" }
+            )),
+        );
+    }
 }
 
 fn state_diagnostic(state: State, mismatch: &Mismatch) -> Diagnostic {
@@ -187,22 +296,31 @@ fn check_ownership(matrix: &Matrix, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Reports `current`/`target` that are not releases; false when one is missing.
-fn check_releases(service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
-    let known = || {
+/// Reports `current`/`target` that are not releases; false when one is
+/// missing. A service with an unreadable release is not judged: the missing
+/// one may be it.
+fn check_releases(matrix: &Matrix, service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    // A suggestion among the releases, never the other field's release (a
+    // `target` equal to `current` is no change, not a typo of one).
+    let known = |value: &semver::Version, other: Option<&semver::Version>| {
         let list: Vec<String> = service.releases.keys().map(|v| format!("`{v}`")).collect();
-        if list.is_empty() {
-            "no releases are listed".to_owned()
-        } else {
-            format!("known releases: {}", list.join(", "))
+        let candidates = service.releases.keys().filter(|v| Some(*v) != other);
+        match crate::suggest::did_you_mean_release(&value.to_string(), candidates) {
+            _ if list.is_empty() => "no releases are listed".to_owned(),
+            Some(close) => format!("{close} known releases: {}", list.join(", ")),
+            None => format!("known releases: {}", list.join(", ")),
         }
     };
     let mut ok = true;
-    for (field, located) in [
-        ("current", Some(&service.current)),
-        ("target", service.target.as_ref()),
+    let target = service.target.as_ref();
+    for (field, located, other) in [
+        ("current", Some(&service.current), target.map(|t| &t.value)),
+        ("target", target, Some(&service.current.value)),
     ] {
         let Some(located) = located else { continue };
+        if matrix.unread.service(&service.name) {
+            continue;
+        }
         if !service.releases.contains_key(&located.value) {
             ok = false;
             diagnostics.push(
@@ -215,7 +333,7 @@ fn check_releases(service: &Service, diagnostics: &mut Vec<Diagnostic>) -> bool 
                     ),
                 )
                 .with_label("no such release")
-                .with_hint(known()),
+                .with_hint(known(&located.value, other)),
             );
         }
     }
@@ -254,6 +372,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
                     .with_hint(format!("remove `{name}` from `consumes`")),
                 ),
                 Some(_) => {}
+                // Its provider could not be read: that is the problem, reported already.
+                None if catalog.matrix().unread.may_provide(name) => {}
                 None => {
                     let mut diagnostic = Diagnostic::error(
                         Code::UnknownDependency,
@@ -264,8 +384,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
                         ),
                     )
                     .with_label("nothing provides this");
-                    if let Some(close) = closest_name(catalog, name) {
-                        diagnostic = diagnostic.with_hint(format!("did you mean `{close}`?"));
+                    if let Some(hint) = did_you_mean_name(catalog, name) {
+                        diagnostic = diagnostic.with_hint(hint);
                     }
                     diagnostics.push(diagnostic);
                 }
@@ -274,8 +394,8 @@ fn check_consumed_names(catalog: &Catalog, service: &Service, diagnostics: &mut 
     }
 }
 
-/// A service or API name close to `name` (separators aside, or a prefix).
-fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
+/// "did you mean `x`?" for a service or API name close to `name`.
+fn did_you_mean_name(catalog: &Catalog, name: &str) -> Option<String> {
     let matrix = catalog.matrix();
     let apis = matrix
         .services
@@ -283,5 +403,54 @@ fn closest_name(catalog: &Catalog, name: &str) -> Option<String> {
         .flat_map(|s| s.releases.values())
         .flat_map(|r| r.provides.keys());
     let names = matrix.services.keys().chain(apis).map(String::as_str);
-    crate::suggest::closest(name, names, 0).map(str::to_owned)
+    crate::suggest::did_you_mean(name, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(yaml: &str) -> Vec<&'static str> {
+        let validated = validate_bytes("m.yaml", yaml.as_bytes(), &Limits::default());
+        validated
+            .diagnostics
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect()
+    }
+
+    /// An unreadable value is the problem; what would follow from it is not
+    /// reported beside it.
+    #[test]
+    fn consequences_of_unreadable_values_are_not_reported() {
+        let provides = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b-api: ^1}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {provides: {b-api: 1.0}}}}\n";
+        assert_eq!(codes(provides), ["unquoted-number"]);
+        let target = "version: 1\nservices:\n  a: {current: 1.0.0, target: 2.0.0, releases: {1.0.0: {consumes: {b: ^1}}, 2.0.0: {consumes: {b: ^2}}}}\n  b: {current: 1.0.0, target: 2.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert!(
+            codes(target)
+                .iter()
+                .all(|c| *c == "unquoted-number" || *c == "not-executable"),
+            "{:?}",
+            codes(target)
+        );
+        let release = "version: 1\nservices:\n  a: {current: 2.0.0, releases: {2.0: {}}}\n";
+        assert_eq!(codes(release), ["unquoted-number"]);
+        let dropped = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b-api: ^1, b: ^1}}}}\n  b: {current: 1.0, releases: {1.0.0: {provides: {b-api: 1.0.0}}}}\n";
+        assert_eq!(codes(dropped), ["unquoted-number"]);
+        // Independent problems are still reported.
+        let typo = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {c-api: ^1}}}}\n  b: {current: 1.0, releases: {1.0.0: {provides: {b-api: 1.0.0}}}}\n";
+        assert_eq!(codes(typo), ["unknown-dependency", "unquoted-number"]);
+    }
+
+    #[test]
+    fn a_requirement_no_release_meets_is_a_warning() {
+        let never = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}, 0.9.0: {consumes: {b: ^9}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert_eq!(codes(never), ["unsatisfiable-requirement"]);
+        // One alternative that some release meets is enough.
+        let either = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}, 0.9.0: {consumes: {b: [^9, ^2]}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}, 2.0.0: {}}}\n";
+        assert_eq!(codes(either), Vec::<&str>::new());
+        // In a running state, the broken state is the one diagnostic.
+        let running = "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {consumes: {b: ^9}}}}\n  b: {current: 1.0.0, releases: {1.0.0: {}}}\n";
+        assert_eq!(codes(running), ["incompatible-current-state"]);
+    }
 }

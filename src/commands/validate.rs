@@ -24,9 +24,9 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
             &Limits::default(),
         ));
     }
-    let valid = results.iter().all(Validated::is_valid);
+    let valid = results.iter().all(|r| passes(r, args.strict));
     let text = match args.format {
-        ValidateFormat::Human => human(&results),
+        ValidateFormat::Human => human(&results, args.strict),
         ValidateFormat::Json => {
             let records = records(&results);
             serde_json::to_string_pretty(&JsonReport {
@@ -40,6 +40,11 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::from_bool(valid))
 }
 
+/// Valid, and with `--strict` also free of warnings.
+fn passes(result: &Validated, strict: bool) -> bool {
+    result.is_valid() && (!strict || result.diagnostics.is_empty())
+}
+
 fn records(results: &[Validated]) -> Vec<DiagnosticRecord> {
     results
         .iter()
@@ -47,15 +52,24 @@ fn records(results: &[Validated]) -> Vec<DiagnosticRecord> {
         .collect()
 }
 
-fn human(results: &[Validated]) -> String {
+fn human(results: &[Validated], strict: bool) -> String {
     let mut out = String::new();
     for result in results {
         out.push_str(&render_diagnostics(&result.source, &result.diagnostics));
         let errors = result.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = result.diagnostics.len() - errors;
-        let verdict = if errors == 0 { "valid" } else { "invalid" };
+        let verdict = if passes(result, strict) {
+            "valid"
+        } else {
+            "invalid"
+        };
+        let strictly = if strict && warnings > 0 {
+            ", counted as errors with `--strict`"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "{}: {verdict} ({} {}, {} {})\n",
+            "{}: {verdict} ({} {}, {} {}{strictly})\n",
             result.source.path(),
             errors,
             plural(errors, "error"),

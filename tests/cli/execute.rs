@@ -70,6 +70,14 @@ fn a_plan_without_deployment_facts_is_refused() {
     ]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("cannot be executed"), "{}", run.stderr);
+    // Every missing fact at once, as `validate` names them (`not-executable`).
+    assert!(
+        run.stderr.contains(
+            "`deploy.listener` (or `deploy.rule`) and `deploy.target_groups` are not set"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -199,6 +199,31 @@ fn bad_overrides_are_usage_errors() {
     }
 }
 
+/// An override naming a service or release that is one typo away says which
+/// one was meant (the same "did you mean" as in the matrix).
+#[test]
+fn bad_overrides_suggest_what_was_meant() {
+    let mut messages = Vec::new();
+    for args in [
+        ["--target", "payment=2.0.0"],
+        ["--current", "payments=1.4.1"],
+        ["--target", "payments=2.0.1"],
+        ["--target", "payments=3.1.0"],
+    ] {
+        let mut full = vec!["plan", "matrices/shop.yaml"];
+        full.extend(args);
+        let run = cutover(&full);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.transcript());
+        messages.push(run.stderr);
+    }
+    insta::assert_snapshot!(messages.concat(), @r"
+    error: `--target payment=…`: the matrix has no service `payment`; did you mean `payments`?
+    error: `--current payments=1.4.1`: `payments` has no release 1.4.1 (known: 1.4.0, 2.0.0); did you mean `1.4.0`?
+    error: `--target payments=2.0.1`: `payments` has no release 2.0.1 (known: 1.4.0, 2.0.0); did you mean `2.0.0`?
+    error: `--target payments=3.1.0`: `payments` has no release 3.1.0 (known: 1.4.0, 2.0.0)
+    ");
+}
+
 #[test]
 fn output_file_receives_the_plan() {
     let dir = tempfile::tempdir().expect("tempdir");

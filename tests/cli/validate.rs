@@ -15,7 +15,12 @@ fn invalid_matrices() {
             "{file}: exit codes differ between formats"
         );
         // Files with warnings only are valid.
-        let warnings_only = ["target-older-than-current.yaml", "token-over-http.yaml"];
+        let warnings_only = [
+            "target-older-than-current.yaml",
+            "token-over-http.yaml",
+            "not-executable.yaml",
+            "unsatisfiable-requirement.yaml",
+        ];
         let expected = if warnings_only.iter().any(|w| file.ends_with(w)) {
             0
         } else {
@@ -68,9 +73,25 @@ fn sample_matrices_are_valid() {
     for file in ["matrices/shop.yaml", "matrices/minimal.yaml"] {
         let run = cutover(&["validate", file]);
         assert_eq!(run.code, 0, "{}", run.transcript());
-        let json = cutover(&["validate", "--format", "json", file]).json();
-        assert_eq!(json, serde_json::json!({"valid": true, "diagnostics": []}));
     }
+    let json = cutover(&["validate", "--format", "json", "matrices/shop.yaml"]).json();
+    assert_eq!(json, serde_json::json!({"valid": true, "diagnostics": []}));
+    // The minimal matrix has no deploy facts: it plans, and `validate` says
+    // once per changing service that `execute` could not carry it out.
+    let json = cutover(&["validate", "--format", "json", "matrices/minimal.yaml"]).json();
+    assert_eq!(json["valid"], true);
+    let codes: Vec<(&str, u64)> = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().expect("code"),
+                d["line"].as_u64().expect("line"),
+            )
+        })
+        .collect();
+    assert_eq!(codes, [("not-executable", 7), ("not-executable", 17)]);
 }
 
 #[test]
@@ -302,4 +323,31 @@ fn a_token_over_plain_http_is_a_warning() {
     assert_eq!(diagnostics[0]["code"], "token-over-http");
     assert_eq!(diagnostics[0]["severity"], "warning");
     assert_eq!(diagnostics[0]["line"], 12);
+}
+
+/// `--strict` counts warnings as errors: exit 1, `"valid": false`, and the
+/// summary line says why.
+#[test]
+fn strict_counts_warnings_as_errors() {
+    let file = "matrices/invalid/not-executable.yaml";
+    assert_eq!(cutover(&["validate", file]).code, 0);
+    let human = cutover(&["validate", "--strict", file]);
+    assert_eq!(human.code, 1, "{}", human.transcript());
+    insta::assert_snapshot!(
+        human.stdout.lines().last().expect("summary"),
+        @"matrices/invalid/not-executable.yaml: invalid (0 errors, 2 warnings, counted as errors with `--strict`)"
+    );
+    let json = cutover(&["validate", "--strict", "--format", "json", file]);
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()["valid"], false);
+    // Without warnings, `--strict` changes nothing.
+    let clean = cutover(&[
+        "validate",
+        "--strict",
+        "--format",
+        "json",
+        "matrices/shop.yaml",
+    ]);
+    assert_eq!(clean.code, 0, "{}", clean.transcript());
+    assert_eq!(clean.json()["valid"], true);
 }

@@ -12,7 +12,7 @@ mod load;
 pub(crate) mod read;
 mod url_check;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use semver::{Version, VersionReq};
 
@@ -51,6 +51,39 @@ pub struct Matrix {
     pub services: BTreeMap<String, Service>,
     /// `defaults:`.
     pub defaults: Defaults,
+    /// What could not be read (and is reported as such).
+    pub unread: Unread,
+}
+
+/// The parts of a matrix the reader could not read. Their problems are
+/// reported where they are written; the checks that follow leave out what
+/// would only be a consequence of them (an API that seems to have no
+/// provider because its `provides` could not be read, a target state that
+/// seems broken because `target` could not be read), so that the root cause
+/// stands alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unread {
+    /// Service and API names that may be provided by something unreadable: a
+    /// service left out of the model, an unreadable release or `provides` entry.
+    pub names: BTreeSet<String>,
+    /// Services with an unreadable `target`, release or `provides` entry:
+    /// their releases and states are not judged.
+    pub services: BTreeSet<String>,
+    /// Services whose `deploy` could not be read in full: whether `execute`
+    /// could carry them out is not judged.
+    pub deploys: BTreeSet<String>,
+}
+
+impl Unread {
+    /// Whether `name` (a service or an API) may be provided by something unreadable.
+    pub fn may_provide(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+
+    /// Whether some of `service`'s releases, `target` or APIs could not be read.
+    pub fn service(&self, service: &str) -> bool {
+        self.services.contains(service)
+    }
 }
 
 /// One service and its releases.

@@ -227,5 +227,5 @@ pub(super) fn quoted_list(names: &[&str]) -> String {
 }
 
 pub(super) fn closest<'a>(text: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    crate::suggest::closest(text, allowed.iter().copied(), 2)
+    crate::suggest::closest(text, allowed.iter().copied(), crate::suggest::NAME_EDITS)
 }

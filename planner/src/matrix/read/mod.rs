@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 
-use super::{Consumed, Matrix, Provided, Release, Service};
+use super::{Consumed, Matrix, Provided, Release, Service, Unread};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fast::HashMap;
 use crate::source::SourceFile;
@@ -38,6 +38,7 @@ pub(crate) fn read_matrix(source: &SourceFile, root: &Node) -> (Option<Matrix>, 
     let mut reader = Reader {
         source,
         diagnostics: Vec::new(),
+        unread: Unread::default(),
     };
     let matrix = reader.matrix(root);
     (matrix, reader.diagnostics)
@@ -46,6 +47,8 @@ pub(crate) fn read_matrix(source: &SourceFile, root: &Node) -> (Option<Matrix>, 
 struct Reader<'s> {
     source: &'s SourceFile,
     diagnostics: Vec<Diagnostic>,
+    /// What could not be read, so that checks leave its consequences unsaid.
+    unread: Unread,
 }
 
 /// The known keys of one mapping, first occurrence of each.
@@ -100,6 +103,7 @@ impl Reader<'_> {
             source: self.source.clone(),
             services,
             defaults,
+            unread: std::mem::take(&mut self.unread),
         })
     }
 
@@ -148,7 +152,10 @@ impl Reader<'_> {
             );
         }
         let what = format!("service `{name}`");
-        let fields = self.fields(node, &what, keys::SERVICE)?;
+        let Some(fields) = self.fields(node, &what, keys::SERVICE) else {
+            self.unread.names.insert(name);
+            return None;
+        };
         let mut releases = BTreeMap::new();
         match fields.get("releases") {
             None => self.missing(
@@ -180,15 +187,32 @@ impl Reader<'_> {
         let target = fields
             .get("target")
             .filter(|node| !matches!(node.value, Value::Scalar(Scalar::Null)))
-            .and_then(|node| self.version(node, &|| format!("`target` of {what}")));
+            .and_then(|node| {
+                let target = self.version(node, &|| format!("`target` of {what}"));
+                if target.is_none() {
+                    self.unread.services.insert(name.clone());
+                }
+                target
+            });
+        let before = self.diagnostics.len();
         let deploy = fields
             .get("deploy")
             .map(|node| self.deploy(node, &what))
             .unwrap_or_default();
+        if self.diagnostics.len() > before {
+            self.unread.deploys.insert(name.clone());
+        }
+        let Some(current) = current else {
+            // Left out of the model: whatever it provides may exist.
+            let apis = releases.values().flat_map(|r: &Release| r.provides.keys());
+            self.unread.names.extend(apis.cloned());
+            self.unread.names.insert(name);
+            return None;
+        };
         Some(Service {
             name,
             span: key.span,
-            current: current?,
+            current,
             target,
             releases,
             deploy,
@@ -196,6 +220,16 @@ impl Reader<'_> {
     }
 
     pub(super) fn release(&mut self, service: &str, key: &Key, node: &Node) -> Option<Release> {
+        let release = self.release_fields(service, key, node);
+        if release.is_none() {
+            self.unread.services.insert(service.to_owned());
+            self.unread.names.extend(provided_names(node));
+        }
+        release
+    }
+
+    /// A release, `None` when its version or its mapping cannot be read.
+    fn release_fields(&mut self, service: &str, key: &Key, node: &Node) -> Option<Release> {
         let text = self.key_text(key, "a release version", true)?;
         let version = match Version::parse(&text) {
             Ok(version) => version,
@@ -224,18 +258,23 @@ impl Reader<'_> {
         if let Some(node) = fields.get("provides") {
             for (key, node) in self.entries(node, &format!("`provides` of {what}")) {
                 let Some(api) = self.api_name(key) else {
+                    self.unread.services.insert(service.to_owned());
                     continue;
                 };
-                if let Some(versions) =
-                    self.versions(node, &|| format!("`{api}` provided by {what}"))
-                {
-                    release.provides.insert(
-                        api,
-                        Provided {
-                            versions,
-                            span: node.span,
-                        },
-                    );
+                match self.versions(node, &|| format!("`{api}` provided by {what}")) {
+                    Some(versions) => {
+                        release.provides.insert(
+                            api,
+                            Provided {
+                                versions,
+                                span: node.span,
+                            },
+                        );
+                    }
+                    None => {
+                        self.unread.services.insert(service.to_owned());
+                        self.unread.names.insert(api);
+                    }
                 }
             }
         }
@@ -259,6 +298,22 @@ impl Reader<'_> {
         }
         Some(release)
     }
+}
+
+/// The API names under `provides` of a release that could not be read,
+/// without judging anything.
+fn provided_names(node: &Node) -> Vec<String> {
+    let Value::Map(fields) = &node.value else {
+        return Vec::new();
+    };
+    fields
+        .iter()
+        .filter(|(key, _)| key.is("provides"))
+        .flat_map(|(_, provides)| match &provides.value {
+            Value::Map(apis) => apis.iter().map(|(api, _)| api.text()).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
