@@ -13,10 +13,7 @@
 //!
 //! Run with `cargo bench -p cutover-planner --bench planning`.
 
-use std::collections::BTreeMap;
-
 use cutover_planner::{Limits, release_matrix, validate_bytes};
-use serde::Deserialize;
 
 /// The allocator the `cutover` binary uses, so that the figures are the tool's.
 #[global_allocator]
@@ -28,38 +25,9 @@ fn main() {
     divan::main();
 }
 
-/// The matrix as plain serde structs: what a bare parse builds.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainMatrix {
-    version: u32,
-    services: BTreeMap<String, PlainService>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainService {
-    current: String,
-    target: Option<String>,
-    releases: BTreeMap<String, PlainRelease>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainRelease {
-    #[serde(default)]
-    provides: BTreeMap<String, OneOrMany>,
-    #[serde(default)]
-    consumes: BTreeMap<String, OneOrMany>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
+#[path = "support/plain.rs"]
+mod plain;
+use plain::PlainMatrix;
 
 fn bare_parse(yaml: &str) -> PlainMatrix {
     serde_yaml::from_str(yaml).expect("the generated matrix parses")

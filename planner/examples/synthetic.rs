@@ -10,46 +10,14 @@
 // An example program: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
-use std::collections::BTreeMap;
-
 use cutover_planner::{Limits, load, release_matrix, validate_bytes};
-use serde::Deserialize;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The matrix as plain serde structs, as in the benchmark.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainMatrix {
-    version: u32,
-    services: BTreeMap<String, PlainService>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainService {
-    current: String,
-    target: Option<String>,
-    releases: BTreeMap<String, PlainRelease>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PlainRelease {
-    #[serde(default)]
-    provides: BTreeMap<String, OneOrMany>,
-    #[serde(default)]
-    consumes: BTreeMap<String, OneOrMany>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
+#[path = "../benches/support/plain.rs"]
+mod plain;
+use plain::PlainMatrix;
 
 /// The peak resident set so far, in bytes (Linux; 0 elsewhere).
 fn peak_rss() -> usize {
