@@ -35,9 +35,9 @@ mod switch;
 
 pub use actuator::ActuatorGate;
 pub use aws::{
-    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AwsOptions, Cloud, CloudError, Container,
-    DryRun, EcsService, FakeCloud, FakeFault, Forward, Lease, Route, RouteState, SdkCloud,
-    TargetHealth,
+    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AutoScalingGroup, AwsOptions, Cloud,
+    CloudError, Container, DryRun, EcsService, FakeCloud, FakeFault, Forward, GroupCapacity,
+    GroupInstance, Lease, Route, RouteState, SdkCloud, Target, TargetHealth,
 };
 pub use checks::OUTPUT_TAIL;
 pub use cutover::{Cutover, PlanError, ServiceSwitch};

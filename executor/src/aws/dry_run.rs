@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    Alarm, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
-    TargetHealth,
+    Alarm, AutoScalingGroup, Cloud, CloudError, Container, EcsService, Forward, GroupCapacity,
+    Lease, Route, RouteState, Target, TargetHealth,
 };
 
 /// Records every call, in order, and performs only the reads.
@@ -16,6 +16,9 @@ pub struct DryRun<C> {
     inner: C,
     calls: Arc<Mutex<Vec<String>>>,
     routes: Arc<Mutex<BTreeMap<String, Forward>>>,
+    /// Images and capacities the writes would have given groups.
+    images: Arc<Mutex<BTreeMap<String, String>>>,
+    capacities: Arc<Mutex<BTreeMap<String, GroupCapacity>>>,
 }
 
 impl<C> DryRun<C> {
@@ -25,6 +28,8 @@ impl<C> DryRun<C> {
             inner,
             calls: Arc::default(),
             routes: Arc::default(),
+            images: Arc::default(),
+            capacities: Arc::default(),
         }
     }
 
@@ -58,6 +63,7 @@ impl<C: Cloud> Cloud for DryRun<C> {
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
             Route::Rule(_) => "DescribeRules",
+            Route::TargetGroup(_) => "DescribeAutoScalingGroups attached to",
         };
         self.note(format!("{operation} {}", route.arn()));
         let mut live = self.inner.route(route).await?;
@@ -71,6 +77,9 @@ impl<C: Cloud> Cloud for DryRun<C> {
         let operation = match route {
             Route::Listener(_) => "ModifyListener",
             Route::Rule(_) => "ModifyRule",
+            Route::TargetGroup(_) => {
+                "AttachLoadBalancerTargetGroups/DetachLoadBalancerTargetGroups"
+            }
         };
         self.note(format!(
             "{operation} {} forward {} (other actions kept)",
@@ -117,6 +126,64 @@ impl<C: Cloud> Cloud for DryRun<C> {
     ) -> Result<(), CloudError> {
         self.note(format!(
             "UpdateService {cluster}/{service} desired-count {desired}"
+        ));
+        Ok(())
+    }
+
+    async fn targets(&self, target_group: &str) -> Result<Vec<Target>, CloudError> {
+        self.note(format!("DescribeTargetHealth {target_group}"));
+        self.inner.targets(target_group).await
+    }
+
+    async fn auto_scaling_group(&self, name: &str) -> Result<AutoScalingGroup, CloudError> {
+        self.note(format!(
+            "DescribeAutoScalingGroups, DescribeLaunchTemplateVersions, DescribeInstances {name}"
+        ));
+        let mut group = self.inner.auto_scaling_group(name).await?;
+        if let Some(image) = lock(&self.images).get(name) {
+            group.template_image = Some(image.clone());
+        }
+        if let Some(capacity) = lock(&self.capacities).get(name) {
+            group.capacity = *capacity;
+        }
+        Ok(group)
+    }
+
+    async fn set_group_image(&self, name: &str, image: &str) -> Result<String, CloudError> {
+        self.note(format!(
+            "CreateLaunchTemplateVersion (from {name}'s version, ImageId {image}), UpdateAutoScalingGroup {name} to that version"
+        ));
+        lock(&self.images).insert(name.to_owned(), image.to_owned());
+        Ok("(new version)".to_owned())
+    }
+
+    async fn set_group_capacity(
+        &self,
+        name: &str,
+        capacity: GroupCapacity,
+    ) -> Result<(), CloudError> {
+        self.note(format!("UpdateAutoScalingGroup {name} {capacity}"));
+        lock(&self.capacities).insert(name.to_owned(), capacity);
+        Ok(())
+    }
+
+    async fn replace_instance(&self, name: &str, instance: &str) -> Result<(), CloudError> {
+        self.note(format!(
+            "TerminateInstanceInAutoScalingGroup {name} {instance} (replaced, desired kept)"
+        ));
+        Ok(())
+    }
+
+    async fn attach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        self.note(format!(
+            "AttachLoadBalancerTargetGroups {name} {target_group}"
+        ));
+        Ok(())
+    }
+
+    async fn detach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        self.note(format!(
+            "DetachLoadBalancerTargetGroups {name} {target_group}"
         ));
         Ok(())
     }

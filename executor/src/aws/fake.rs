@@ -5,9 +5,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use super::{
-    Alarm, AlarmState, Cloud, CloudError, Container, EcsService, Forward, Lease, Route, RouteState,
-    TargetHealth,
+    Alarm, AlarmState, AutoScalingGroup, Cloud, CloudError, Container, EcsService, Forward,
+    GroupCapacity, GroupInstance, Lease, Route, RouteState, Target, TargetHealth,
 };
 
 /// A fault to inject into the next matching calls.
@@ -69,6 +73,116 @@ struct State {
     alarms: BTreeMap<String, Alarm>,
     calls: Vec<String>,
     revisions: u32,
+    /// How long a new ECS deployment or a launched instance takes to be
+    /// ready; zero: ECS services settle at the next look, instances at once.
+    ready_after: Duration,
+    /// When each ECS service that is deploying becomes steady.
+    steady_at: BTreeMap<(String, String), Instant>,
+    groups: BTreeMap<String, FakeGroup>,
+    instances_launched: u32,
+}
+
+/// An Auto Scaling group of the fake: it launches and terminates instances
+/// to match its desired size, from its launch template's image.
+#[derive(Clone, Debug)]
+struct FakeGroup {
+    capacity: GroupCapacity,
+    template: String,
+    version: u32,
+    image: String,
+    instances: Vec<FakeInstance>,
+    target_groups: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct FakeInstance {
+    id: String,
+    image: String,
+    ready_at: Instant,
+}
+
+impl State {
+    /// Launches or terminates instances so that each group has its desired size.
+    fn reconcile(&mut self, name: &str) {
+        let now = Instant::now();
+        let ready_after = self.ready_after;
+        let Some(group) = self.groups.get_mut(name) else {
+            return;
+        };
+        let desired = group.capacity.desired as usize;
+        group.instances.truncate(desired);
+        while group.instances.len() < desired {
+            self.instances_launched += 1;
+            group.instances.push(FakeInstance {
+                id: format!("i-{:017x}", self.instances_launched),
+                image: group.image.clone(),
+                ready_at: now + ready_after,
+            });
+        }
+    }
+
+    fn group_view(&mut self, name: &str) -> Option<AutoScalingGroup> {
+        self.reconcile(name);
+        let now = Instant::now();
+        let group = self.groups.get(name)?;
+        Some(AutoScalingGroup {
+            name: name.to_owned(),
+            capacity: group.capacity,
+            template: Some((group.template.clone(), group.version.to_string())),
+            template_image: Some(group.image.clone()),
+            instances: group
+                .instances
+                .iter()
+                .map(|i| GroupInstance {
+                    id: i.id.clone(),
+                    lifecycle: if now >= i.ready_at {
+                        "InService"
+                    } else {
+                        "Pending"
+                    }
+                    .to_owned(),
+                    healthy: true,
+                    image: Some(i.image.clone()),
+                })
+                .collect(),
+            target_groups: group.target_groups.clone(),
+        })
+    }
+
+    /// The groups attached to a target group.
+    fn attached(&self, target_group: &str) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|(_, g)| g.target_groups.iter().any(|t| t == target_group))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// The instances of the groups attached to a target group, `initial`
+    /// until they are ready.
+    fn group_targets(&mut self, target_group: &str) -> Option<Vec<Target>> {
+        let attached = self.attached(target_group);
+        if attached.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let mut targets = Vec::new();
+        for name in attached {
+            self.reconcile(&name);
+            for instance in &self.groups[&name].instances {
+                targets.push(Target {
+                    id: instance.id.clone(),
+                    state: if now >= instance.ready_at {
+                        "healthy"
+                    } else {
+                        "initial"
+                    }
+                    .to_owned(),
+                });
+            }
+        }
+        Some(targets)
+    }
 }
 
 /// In-memory AWS. Cheap to clone; clones share state.
@@ -162,6 +276,45 @@ impl FakeCloud {
             .push((cluster.to_owned(), service.to_owned()));
     }
 
+    /// Makes new ECS deployments and launched instances take `delay` to be
+    /// ready (the time a real green needs: tasks pull images, instances boot).
+    pub fn ready_after(&self, delay: Duration) {
+        self.state().ready_after = delay;
+    }
+
+    /// Adds an Auto Scaling group launching `image` from launch template
+    /// `template` version 1, attached to `target_groups`; its instances are
+    /// in service at once.
+    pub fn put_group(
+        &self,
+        name: &str,
+        template: &str,
+        image: &str,
+        capacity: GroupCapacity,
+        target_groups: &[&str],
+    ) {
+        let mut state = self.state();
+        let ready_after = std::mem::take(&mut state.ready_after);
+        state.groups.insert(
+            name.to_owned(),
+            FakeGroup {
+                capacity,
+                template: template.to_owned(),
+                version: 1,
+                image: image.to_owned(),
+                instances: Vec::new(),
+                target_groups: target_groups.iter().map(|t| (*t).to_owned()).collect(),
+            },
+        );
+        state.reconcile(name);
+        state.ready_after = ready_after;
+    }
+
+    /// An Auto Scaling group as it is now, if it exists.
+    pub fn group(&self, name: &str) -> Option<AutoScalingGroup> {
+        self.state().group_view(name)
+    }
+
     /// Queues a fault.
     pub fn inject(&self, fault: FakeFault) {
         self.state().faults.push_back(fault);
@@ -225,8 +378,16 @@ impl Cloud for FakeCloud {
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
             Route::Rule(_) => "DescribeRules",
+            Route::TargetGroup(_) => "DescribeAutoScalingGroups",
         };
         let state = self.read(operation, route.arn().to_owned())?;
+        if let Route::TargetGroup(arn) = route {
+            let targets = state.attached(arn).into_iter().map(|g| (g, 1)).collect();
+            return Ok(RouteState {
+                forward: Forward { targets },
+                actions: Vec::new(),
+            });
+        }
         state
             .routes
             .get(route.arn())
@@ -242,6 +403,12 @@ impl Cloud for FakeCloud {
         let operation = match route {
             Route::Listener(_) => "ModifyListener",
             Route::Rule(_) => "ModifyRule",
+            Route::TargetGroup(_) => {
+                return Err(CloudError::UnsupportedRoute {
+                    route: route.to_string(),
+                    problem: "no listener action".to_owned(),
+                });
+            }
         };
         let weights: Vec<String> = forward
             .targets
@@ -261,7 +428,14 @@ impl Cloud for FakeCloud {
     }
 
     async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
-        let state = self.read("DescribeTargetHealth", target_group.to_owned())?;
+        let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
+        if let Some(targets) = state.group_targets(target_group) {
+            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            return Ok(TargetHealth {
+                healthy: count(targets.iter().filter(|t| t.state == "healthy").count()),
+                total: count(targets.len()),
+            });
+        }
         Ok(state
             .target_health
             .get(target_group)
@@ -283,6 +457,20 @@ impl Cloud for FakeCloud {
             });
         };
         let observed = current.clone();
+        let steady_at = state.steady_at.get(&key).copied();
+        let Some(current) = state.services.get_mut(&key) else {
+            return Ok(observed);
+        };
+        if let Some(at) = steady_at {
+            if Instant::now() >= at && !never_steady {
+                current.deployments = 1;
+                current.running = current.desired;
+                let settled = current.clone();
+                state.steady_at.remove(&key);
+                return Ok(settled);
+            }
+            return Ok(observed);
+        }
         // Deployments progress by one step per look, unless stuck.
         if !never_steady {
             current.deployments = 1;
@@ -343,6 +531,10 @@ impl Cloud for FakeCloud {
             current.deployments = 2;
             current.running = current.desired.saturating_sub(1);
         }
+        if !state.ready_after.is_zero() {
+            let at = Instant::now() + state.ready_after;
+            state.steady_at.insert(key, at);
+        }
         lost.map_or(Ok(arn), Err)
     }
 
@@ -357,6 +549,7 @@ impl Cloud for FakeCloud {
             format!("{cluster}/{service} desired={desired}"),
         )?;
         let key = (cluster.to_owned(), service.to_owned());
+        let ready_after = state.ready_after;
         let Some(current) = state.services.get_mut(&key) else {
             return Err(CloudError::NotFound {
                 operation: "UpdateService",
@@ -364,7 +557,96 @@ impl Cloud for FakeCloud {
             });
         };
         current.desired = desired;
-        current.running = desired;
+        if ready_after.is_zero() {
+            current.running = desired;
+        } else {
+            current.running = current.running.min(desired);
+            state.steady_at.insert(key, Instant::now() + ready_after);
+        }
+        lost.map_or(Ok(()), Err)
+    }
+
+    async fn targets(&self, target_group: &str) -> Result<Vec<Target>, CloudError> {
+        let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
+        Ok(state.group_targets(target_group).unwrap_or_default())
+    }
+
+    async fn auto_scaling_group(&self, name: &str) -> Result<AutoScalingGroup, CloudError> {
+        let mut state = self.read("DescribeAutoScalingGroups", name.to_owned())?;
+        state
+            .group_view(name)
+            .ok_or_else(|| group_not_found("DescribeAutoScalingGroups", name))
+    }
+
+    async fn set_group_image(&self, name: &str, image: &str) -> Result<String, CloudError> {
+        let (mut state, lost) =
+            self.call("CreateLaunchTemplateVersion", format!("{name} {image}"))?;
+        let group = state
+            .groups
+            .get_mut(name)
+            .ok_or_else(|| group_not_found("CreateLaunchTemplateVersion", name))?;
+        group.version += 1;
+        group.image = image.to_owned();
+        let version = group.version.to_string();
+        lost.map_or(Ok(version), Err)
+    }
+
+    async fn set_group_capacity(
+        &self,
+        name: &str,
+        capacity: GroupCapacity,
+    ) -> Result<(), CloudError> {
+        let (mut state, lost) =
+            self.call("UpdateAutoScalingGroup", format!("{name} {capacity}"))?;
+        state.reconcile(name);
+        let group = state
+            .groups
+            .get_mut(name)
+            .ok_or_else(|| group_not_found("UpdateAutoScalingGroup", name))?;
+        group.capacity = capacity;
+        state.reconcile(name);
+        lost.map_or(Ok(()), Err)
+    }
+
+    async fn replace_instance(&self, name: &str, instance: &str) -> Result<(), CloudError> {
+        let (mut state, lost) = self.call(
+            "TerminateInstanceInAutoScalingGroup",
+            format!("{name} {instance}"),
+        )?;
+        let group = state
+            .groups
+            .get_mut(name)
+            .ok_or_else(|| group_not_found("TerminateInstanceInAutoScalingGroup", name))?;
+        group.instances.retain(|i| i.id != instance);
+        state.reconcile(name);
+        lost.map_or(Ok(()), Err)
+    }
+
+    async fn attach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        let (mut state, lost) = self.call(
+            "AttachLoadBalancerTargetGroups",
+            format!("{name} {target_group}"),
+        )?;
+        let group = state
+            .groups
+            .get_mut(name)
+            .ok_or_else(|| group_not_found("AttachLoadBalancerTargetGroups", name))?;
+        if !group.target_groups.iter().any(|t| t == target_group) {
+            group.target_groups.push(target_group.to_owned());
+        }
+        lost.map_or(Ok(()), Err)
+    }
+
+    async fn detach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        let (mut state, lost) = self.call(
+            "DetachLoadBalancerTargetGroups",
+            format!("{name} {target_group}"),
+        )?;
+        let group = state
+            .groups
+            .get_mut(name)
+            .ok_or_else(|| group_not_found("DetachLoadBalancerTargetGroups", name))?;
+        group.target_groups.retain(|t| t != target_group);
         lost.map_or(Ok(()), Err)
     }
 
@@ -409,5 +691,12 @@ impl Cloud for FakeCloud {
             state.leases.remove(&map_key);
         }
         Ok(())
+    }
+}
+
+fn group_not_found(operation: &'static str, name: &str) -> CloudError {
+    CloudError::NotFound {
+        operation,
+        what: format!("Auto Scaling group `{name}`"),
     }
 }

@@ -5,6 +5,7 @@
 mod dry_run;
 mod fake;
 mod sdk;
+mod sdk_groups;
 
 use std::future::Future;
 
@@ -23,13 +24,18 @@ pub enum Route {
     Listener(String),
     /// A listener rule (ARN).
     Rule(String),
+    /// The Auto Scaling groups attached to a target group (its ARN): the
+    /// route of a service whose blue and green groups take turns behind one
+    /// target group. Its "forward" lists the attached groups, weight 1 each.
+    #[serde(rename = "target-group")]
+    TargetGroup(String),
 }
 
 impl Route {
     /// The ARN.
     pub fn arn(&self) -> &str {
         match self {
-            Route::Listener(arn) | Route::Rule(arn) => arn,
+            Route::Listener(arn) | Route::Rule(arn) | Route::TargetGroup(arn) => arn,
         }
     }
 }
@@ -39,6 +45,7 @@ impl std::fmt::Display for Route {
         match self {
             Route::Listener(arn) => write!(f, "listener {arn}"),
             Route::Rule(arn) => write!(f, "rule {arn}"),
+            Route::TargetGroup(arn) => write!(f, "the groups attached to target group {arn}"),
         }
     }
 }
@@ -174,6 +181,106 @@ impl EcsService {
     pub fn is_steady(&self) -> bool {
         self.deployments <= 1 && self.running == self.desired
     }
+}
+
+/// The size of an Auto Scaling group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupCapacity {
+    /// `MinSize`.
+    pub min: u32,
+    /// `MaxSize`.
+    pub max: u32,
+    /// `DesiredCapacity`.
+    pub desired: u32,
+}
+
+impl std::fmt::Display for GroupCapacity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "min {} max {} desired {}",
+            self.min, self.max, self.desired
+        )
+    }
+}
+
+/// An instance of an Auto Scaling group.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupInstance {
+    /// The instance ID.
+    pub id: String,
+    /// Its lifecycle state: `Pending`, `InService`, `Terminating`, ...
+    pub lifecycle: String,
+    /// Whether Auto Scaling reports it `Healthy`.
+    pub healthy: bool,
+    /// The AMI it was launched from (`DescribeInstances`), when known.
+    pub image: Option<String>,
+}
+
+impl GroupInstance {
+    /// In service and healthy.
+    pub fn is_ready(&self) -> bool {
+        self.lifecycle == "InService" && self.healthy
+    }
+}
+
+/// What a cutover needs to know of an Auto Scaling group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AutoScalingGroup {
+    /// The group's name.
+    pub name: String,
+    /// Its size.
+    pub capacity: GroupCapacity,
+    /// The launch template it launches from, as `id` and version
+    /// (`$Latest`, `$Default` or a number); `None` for a launch configuration
+    /// or a mixed-instances policy, which cutover does not change.
+    pub template: Option<(String, String)>,
+    /// The AMI of that launch template version.
+    pub template_image: Option<String>,
+    /// Its instances.
+    pub instances: Vec<GroupInstance>,
+    /// The target groups it is attached to (ARNs).
+    pub target_groups: Vec<String>,
+}
+
+impl AutoScalingGroup {
+    /// As many instances as desired, each in service, healthy and launched
+    /// from `image` (any image when `None`); otherwise why not, in words.
+    pub fn readiness(&self, image: Option<&str>) -> Result<(), String> {
+        let name = &self.name;
+        let ready = self.instances.iter().filter(|i| i.is_ready()).count();
+        let desired = self.capacity.desired as usize;
+        if let Some(image) = image
+            && let Some(other) = self
+                .instances
+                .iter()
+                .find(|i| i.image.as_deref().is_some_and(|found| found != image))
+        {
+            return Err(format!(
+                "Auto Scaling group `{name}` still has instance {} on {}, not {image}",
+                other.id,
+                other.image.as_deref().unwrap_or("an unknown AMI")
+            ));
+        }
+        if ready == desired && self.instances.len() == desired {
+            Ok(())
+        } else {
+            Err(format!(
+                "Auto Scaling group `{name}` has {ready} of {desired} instances in service and healthy ({} in all)",
+                self.instances.len()
+            ))
+        }
+    }
+}
+
+/// A target registered in a target group, and its health state
+/// (`healthy`, `initial`, `draining`, `unhealthy`, `unused`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Target {
+    /// The instance ID or IP address.
+    pub id: String,
+    /// Its state as ELB names it.
+    pub state: String,
 }
 
 /// The state of a CloudWatch alarm.
@@ -331,6 +438,55 @@ pub trait Cloud: Send + Sync {
         cluster: &str,
         service: &str,
         desired: u32,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// The targets of a target group and their states (`DescribeTargetHealth`).
+    fn targets(
+        &self,
+        target_group: &str,
+    ) -> impl Future<Output = Result<Vec<Target>, CloudError>> + Send;
+    /// An Auto Scaling group, with the AMI of its launch template version and
+    /// of each instance (`DescribeAutoScalingGroups`,
+    /// `DescribeLaunchTemplateVersions`, `DescribeInstances`).
+    fn auto_scaling_group(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<AutoScalingGroup, CloudError>> + Send;
+    /// Makes the group launch `image`: a new version of its launch template,
+    /// from the version it uses with only `ImageId` changed, and the group
+    /// set to that version (`CreateLaunchTemplateVersion`,
+    /// `UpdateAutoScalingGroup`). Returns the new version number.
+    fn set_group_image(
+        &self,
+        name: &str,
+        image: &str,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// Sets min, max and desired size (`UpdateAutoScalingGroup`).
+    fn set_group_capacity(
+        &self,
+        name: &str,
+        capacity: GroupCapacity,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Terminates an instance of the group without lowering its desired
+    /// size, so that the group launches a replacement from its current
+    /// launch template (`TerminateInstanceInAutoScalingGroup`).
+    fn replace_instance(
+        &self,
+        name: &str,
+        instance: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Attaches the group to a target group: its instances are registered
+    /// (`AttachLoadBalancerTargetGroups`).
+    fn attach_target_group(
+        &self,
+        name: &str,
+        target_group: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Detaches the group from a target group: its instances drain
+    /// (`DetachLoadBalancerTargetGroups`).
+    fn detach_target_group(
+        &self,
+        name: &str,
+        target_group: &str,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
     /// The alarms of these names, metric and composite (`DescribeAlarms`
     /// with `AlarmNames`; at most [`ALARMS_PER_CALL`] names). A name with no

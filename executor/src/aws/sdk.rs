@@ -10,8 +10,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{
-    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, Cloud, CloudError, Container, EcsService,
-    Forward, Lease, Route, RouteState, TargetHealth,
+    ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AutoScalingGroup, Cloud, CloudError,
+    Container, EcsService, Forward, GroupCapacity, Lease, Route, RouteState, Target, TargetHealth,
 };
 
 /// How to reach AWS: the standard credential chain, with optional profile,
@@ -268,6 +268,15 @@ fn action_record(action: &Action) -> ActionRecord {
     }
 }
 
+/// A target group's groups are moved by attaching and detaching them, never
+/// by a forward.
+fn unswitchable(route: &Route) -> CloudError {
+    CloudError::UnsupportedRoute {
+        route: route.to_string(),
+        problem: "no listener action".to_owned(),
+    }
+}
+
 /// `registry/name:tag` or `registry/name@sha256:…` → `registry/name`.
 pub(crate) fn repository(image: &str) -> &str {
     let without_digest = image.split('@').next().unwrap_or(image);
@@ -279,6 +288,15 @@ pub(crate) fn repository(image: &str) -> &str {
 
 impl Cloud for SdkCloud {
     async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
+        if let Route::TargetGroup(arn) = route {
+            let groups = self.attached_groups(arn).await?;
+            return Ok(RouteState {
+                forward: Forward {
+                    targets: groups.into_iter().map(|group| (group, 1)).collect(),
+                },
+                actions: Vec::new(),
+            });
+        }
         let actions = self.actions(route).await?;
         Ok(RouteState {
             forward: forward_of(route, &actions)?,
@@ -287,6 +305,9 @@ impl Cloud for SdkCloud {
     }
 
     async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
+        if let Route::TargetGroup(_) = route {
+            return Err(unswitchable(route));
+        }
         let actions = self.actions(route).await?;
         forward_of(route, &actions)?;
         let actions = with_forward(&actions, forward);
@@ -309,6 +330,7 @@ impl Cloud for SdkCloud {
                 .await
                 .map(|_| ())
                 .map_err(|e| cloud_error("ModifyRule", e)),
+            Route::TargetGroup(_) => Err(unswitchable(route)),
         }
     }
 
@@ -463,6 +485,38 @@ impl Cloud for SdkCloud {
             .map_err(|e| cloud_error("UpdateService", e))
     }
 
+    async fn targets(&self, target_group: &str) -> Result<Vec<Target>, CloudError> {
+        self.target_states(target_group).await
+    }
+
+    async fn auto_scaling_group(&self, name: &str) -> Result<AutoScalingGroup, CloudError> {
+        self.describe_group(name).await
+    }
+
+    async fn set_group_image(&self, name: &str, image: &str) -> Result<String, CloudError> {
+        self.new_template_version(name, image).await
+    }
+
+    async fn set_group_capacity(
+        &self,
+        name: &str,
+        capacity: GroupCapacity,
+    ) -> Result<(), CloudError> {
+        self.update_capacity(name, capacity).await
+    }
+
+    async fn replace_instance(&self, name: &str, instance: &str) -> Result<(), CloudError> {
+        self.terminate_for_replacement(name, instance).await
+    }
+
+    async fn attach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        self.attach(name, target_group).await
+    }
+
+    async fn detach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        self.detach(name, target_group).await
+    }
+
     async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
         use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
         let state = |value: Option<&StateValue>| match value {
@@ -602,6 +656,7 @@ impl SdkCloud {
                     .ok_or_else(|| not_found("DescribeRules"))?;
                 Ok(rule.actions().to_vec())
             }
+            Route::TargetGroup(_) => Err(unswitchable(route)),
         }
     }
 
