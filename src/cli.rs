@@ -104,6 +104,20 @@ pub struct WaveArgs {
     /// terminal.
     #[arg(long)]
     pub confirm: bool,
+    /// When to prepare each green (image or AMI, capacity, readiness): in
+    /// its wave, or all of them at the start, concurrently.
+    #[arg(long, value_enum, default_value_t = PrepareWhen::PerWave)]
+    pub prepare: PrepareWhen,
+}
+
+/// `--prepare`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrepareWhen {
+    /// Each green in its wave, right before its gates.
+    PerWave,
+    /// Every green at the start, concurrently; it runs its new release
+    /// before its providers switch, but takes no traffic until its wave.
+    Ahead,
 }
 
 /// Arguments of `resume`.

@@ -66,6 +66,25 @@ pub fn describe(event: &Event) -> Option<String> {
             desired,
             ..
         } => format!("ECS `{ecs_service}` desired count {desired}"),
+        Event::GroupImageSet {
+            group,
+            image,
+            version,
+            ..
+        } => format!("group `{group}` launches {image} (launch template version {version})"),
+        Event::GroupScaled {
+            group, capacity, ..
+        } => format!("group `{group}`: {capacity}"),
+        Event::InstanceReplaced {
+            group, instance, ..
+        } => format!("group `{group}`: {instance} replaced"),
+        Event::GroupAttached { group, .. } => format!("group `{group}` attached"),
+        Event::GroupDetached { group, .. } => format!("group `{group}` detached"),
+        Event::GroupRetired {
+            group,
+            capacity_before,
+            ..
+        } => format!("retiring blue group `{group}` (was {capacity_before})"),
         Event::Halted { reason } => format!("stopped at once: {reason}"),
         Event::GateFailed { gate, reason, .. } => format!("gate `{gate}` failed: {reason}"),
         Event::CheckFinished {
@@ -91,6 +110,7 @@ pub fn describe(event: &Event) -> Option<String> {
         Event::BlueGreen { .. }
         | Event::RouteRecorded { .. }
         | Event::Capacity { .. }
+        | Event::GroupCapacity { .. }
         | Event::Intent { .. }
         | Event::RouteObserved { .. }
         | Event::WaveDone { .. } => {

@@ -20,16 +20,26 @@ pub struct ServiceSwitch {
     pub from: String,
     /// Release on green.
     pub to: String,
-    /// The production route.
+    /// The production route; for groups that attach in turn to one target
+    /// group, [`Route::TargetGroup`].
     pub route: Route,
     /// The test listener (or one of its rules), pointed at green before the gates.
     pub test_route: Option<Route>,
-    /// The two target groups.
-    pub target_groups: [String; 2],
-    /// The blue target group the plan expects.
+    /// The two sides: the two target groups, or, when the groups attach in
+    /// turn to one target group, the two Auto Scaling groups.
+    pub sides: [String; 2],
+    /// The side the plan expects to be blue.
     pub planned_blue: String,
-    /// ECS cluster and services, in the order of `target_groups`.
+    /// ECS cluster and services, in the order of `sides`.
     pub ecs: Option<(String, [String; 2])>,
+    /// Auto Scaling groups, in the order of `sides`.
+    pub groups: Option<[String; 2]>,
+    /// The one target group both groups attach to in turn (shape 2).
+    pub attached_to: Option<String>,
+    /// AMI for green's group to launch.
+    pub ami: Option<String>,
+    /// The current release's AMI: what blue's instances must run.
+    pub current_ami: Option<String>,
     /// The container that gets the image (`deploy.ecs.container`); when
     /// absent, the one container whose image repository matches.
     pub container: Option<String>,
@@ -58,20 +68,36 @@ pub struct ServiceSwitch {
 }
 
 impl ServiceSwitch {
-    /// The other target group.
-    pub fn other(&self, target_group: &str) -> &str {
-        if self.target_groups[0] == target_group {
-            &self.target_groups[1]
+    /// The other side.
+    pub fn other(&self, side: &str) -> &str {
+        if self.sides[0] == side {
+            &self.sides[1]
         } else {
-            &self.target_groups[0]
+            &self.sides[0]
         }
     }
 
-    /// The ECS service behind `target_group`.
-    pub fn ecs_service_for(&self, target_group: &str) -> Option<(&str, &str)> {
+    fn index(&self, side: &str) -> usize {
+        usize::from(self.sides[0] != side)
+    }
+
+    /// The ECS service behind a side.
+    pub fn ecs_service_for(&self, side: &str) -> Option<(&str, &str)> {
         let (cluster, services) = self.ecs.as_ref()?;
-        let index = usize::from(self.target_groups[0] != target_group);
-        Some((cluster, &services[index]))
+        Some((cluster, &services[self.index(side)]))
+    }
+
+    /// The Auto Scaling group of a side.
+    pub fn group_for(&self, side: &str) -> Option<&str> {
+        self.groups
+            .as_ref()
+            .map(|groups| groups[self.index(side)].as_str())
+    }
+
+    /// The target group a side serves from: its own, or the one both
+    /// groups attach to.
+    pub fn target_group_of<'a>(&'a self, side: &'a str) -> &'a str {
+        self.attached_to.as_deref().unwrap_or(side)
     }
 }
 
@@ -152,30 +178,54 @@ fn switch(
     to: &str,
     deploy: &DeployDoc,
 ) -> Result<ServiceSwitch, &'static str> {
-    let route = deploy
-        .route()
-        .map(aws_route)
-        .ok_or("`deploy.listener` is not set")?;
-    let [a, b] = <[String; 2]>::try_from(deploy.target_groups.clone())
-        .map_err(|_| "`deploy.target_groups` must list exactly two target groups")?;
-    let planned_blue = deploy
-        .blue
-        .as_ref()
-        .map_or_else(|| a.clone(), |blue| blue.target_group.clone());
+    let groups = match &deploy.asg {
+        None => None,
+        Some(asg) => Some(
+            <[String; 2]>::try_from(asg.groups.clone())
+                .map_err(|_| "`deploy.asg.groups` must list exactly two groups")?,
+        ),
+    };
+    if groups.as_ref().is_some_and(|[x, y]| x == y) {
+        return Err("`deploy.asg.groups` names the same group twice");
+    }
+    let attached_to = deploy
+        .attaches_groups()
+        .then(|| deploy.target_group.clone())
+        .flatten();
+    let (route, [a, b]) = match (&attached_to, &groups) {
+        (Some(target_group), Some(groups)) => {
+            if deploy.steps != [100] {
+                return Err("groups that attach to one `target_group` switch all at once");
+            }
+            (Route::TargetGroup(target_group.clone()), groups.clone())
+        }
+        _ => (
+            deploy
+                .route()
+                .map(aws_route)
+                .ok_or("`deploy.listener` is not set")?,
+            <[String; 2]>::try_from(deploy.target_groups.clone())
+                .map_err(|_| "`deploy.target_groups` must list exactly two target groups")?,
+        ),
+    };
+    let planned_blue = match &deploy.blue {
+        None => a.clone(),
+        Some(blue) if attached_to.is_some() => blue.group.clone().unwrap_or_else(|| a.clone()),
+        Some(blue) => blue.target_group.clone(),
+    };
     if planned_blue != a && planned_blue != b {
-        return Err("the plan's blue is not one of `deploy.target_groups`");
+        return Err("the plan's blue is not one of its two sides");
     }
     if a == b {
         return Err("`deploy.target_groups` names the same target group twice");
     }
-    let ecs = match &deploy.ecs {
-        None => None,
-        Some(ecs) => Some((
-            ecs.cluster.clone(),
-            <[String; 2]>::try_from(ecs.services.clone())
-                .map_err(|_| "`deploy.ecs.services` must list exactly two services")?,
-        )),
-    };
+    if groups.is_some() && deploy.ecs.is_some() {
+        return Err("it has both `deploy.ecs` and `deploy.asg`");
+    }
+    if deploy.ami.is_some() && groups.is_none() {
+        return Err("it has an `ami` but no `deploy.asg` to launch it");
+    }
+    let ecs = ecs_of(deploy)?;
     if ecs.as_ref().is_some_and(|(_, [x, y])| x == y) {
         return Err("`deploy.ecs.services` names the same service twice");
     }
@@ -192,8 +242,12 @@ fn switch(
         to: to.to_owned(),
         route,
         test_route: deploy.test_route().map(aws_route),
-        target_groups: [a, b],
+        sides: [a, b],
         planned_blue,
+        groups,
+        attached_to,
+        ami: deploy.ami.clone(),
+        current_ami: deploy.current_ami.clone(),
         container: deploy.ecs.as_ref().and_then(|e| e.container.clone()),
         ecs,
         image: deploy.image.clone(),
@@ -208,6 +262,15 @@ fn switch(
         consumers: deploy.consumers.clone(),
         checks: deploy.checks.clone(),
     })
+}
+
+fn ecs_of(deploy: &DeployDoc) -> Result<Option<(String, [String; 2])>, &'static str> {
+    let Some(ecs) = &deploy.ecs else {
+        return Ok(None);
+    };
+    let services = <[String; 2]>::try_from(ecs.services.clone())
+        .map_err(|_| "`deploy.ecs.services` must list exactly two services")?;
+    Ok(Some((ecs.cluster.clone(), services)))
 }
 
 /// The planner's typed route as the cloud calls name it.

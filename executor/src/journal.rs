@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{ActionRecord, Forward, Route};
+use crate::aws::{ActionRecord, Forward, GroupCapacity, Route};
 
 /// Something that happened during a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,71 @@ pub enum Event {
         side: String,
         /// Desired task count.
         desired: u32,
+    },
+    /// An Auto Scaling group's size, as first observed (before any change).
+    GroupCapacity {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+        /// `blue` or `green`.
+        side: String,
+        /// Min, max and desired size.
+        capacity: GroupCapacity,
+    },
+    /// A group now launches the target release's AMI, from a new version
+    /// of its launch template.
+    GroupImageSet {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+        /// The AMI.
+        image: String,
+        /// The new launch template version.
+        version: String,
+    },
+    /// A group's size was set.
+    GroupScaled {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+        /// Its new size.
+        capacity: GroupCapacity,
+    },
+    /// An instance not launched from the target AMI was terminated for the
+    /// group to replace it.
+    InstanceReplaced {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+        /// The instance terminated.
+        instance: String,
+    },
+    /// A group was attached to the service's target group.
+    GroupAttached {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+    },
+    /// A group was detached from the service's target group.
+    GroupDetached {
+        /// Service.
+        service: String,
+        /// The group.
+        group: String,
+    },
+    /// Blue's group scaled to 0 after the whole plan baked (`--retire-blue`).
+    GroupRetired {
+        /// Service.
+        service: String,
+        /// Blue's group.
+        group: String,
+        /// Its size before, which a rollback gives back.
+        capacity_before: GroupCapacity,
     },
     /// A call that changes something is about to be made; its outcome
     /// follows, unless the process died in between (then the live state
@@ -248,7 +313,14 @@ impl Event {
             | Event::Baked { service, .. }
             | Event::ServiceSwitched { service }
             | Event::RouteRestored { service, .. }
-            | Event::BlueRetired { service, .. } => Some(service),
+            | Event::BlueRetired { service, .. }
+            | Event::GroupCapacity { service, .. }
+            | Event::GroupImageSet { service, .. }
+            | Event::GroupScaled { service, .. }
+            | Event::InstanceReplaced { service, .. }
+            | Event::GroupAttached { service, .. }
+            | Event::GroupDetached { service, .. }
+            | Event::GroupRetired { service, .. } => Some(service),
             Event::Failed { service, .. } => service.as_deref(),
             _ => None,
         }

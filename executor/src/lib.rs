@@ -49,4 +49,4 @@ pub use observe::observe_blue;
 pub use plan_file::{check_matrix, matrix_path, read_plan};
 pub use report::{GateReport, Outcome, PauseReport, RunError, RunReport, ServiceReport, Side};
 pub use run::{Halter, Runner};
-pub use settings::{Confirm, Observer, Settings, Silent};
+pub use settings::{Confirm, Observer, Prepare, Settings, Silent};

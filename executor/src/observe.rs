@@ -41,9 +41,17 @@ pub async fn observe_blue<C: Cloud, G: HealthGate>(
                 switch.service, switch.from
             ))
         })?;
-        deploy.blue = Some(BlueDoc {
-            target_group: blue,
-            source: BlueSource::Observed,
+        deploy.blue = Some(match &switch.attached_to {
+            Some(target_group) => BlueDoc {
+                target_group: target_group.clone(),
+                group: Some(blue),
+                source: BlueSource::Observed,
+            },
+            None => BlueDoc {
+                target_group: blue,
+                group: None,
+                source: BlueSource::Observed,
+            },
         });
     }
     Ok(())

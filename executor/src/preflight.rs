@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use cutover_planner::PlanDocument;
 
-use crate::aws::{Cloud, Container, repository, short_digest};
+use crate::aws::{Cloud, Container, GroupCapacity, repository, short_digest};
 use crate::context::Context;
 use crate::cutover::ServiceSwitch;
 use crate::gate::HealthGate;
@@ -28,7 +28,11 @@ pub(crate) async fn observe_sides<C: Cloud, G: HealthGate>(
         blue: blue.to_owned(),
         blue_desired: None,
         container: None,
+        blue_capacity: None,
     };
+    if switch.groups.is_some() {
+        return observe_groups(ctx, switch, sides).await;
+    }
     let Some((cluster, _)) = &switch.ecs else {
         return Ok((sides, Vec::new()));
     };
@@ -65,6 +69,54 @@ pub(crate) async fn observe_sides<C: Cloud, G: HealthGate>(
             return Err(RunError::Drift(format!(
                 "`{}`: blue's ECS service `{blue_service}` runs `{}` in container `{}`, but the matrix's current release {} is `{current}`; fix `current` in the matrix, or find out what was deployed",
                 switch.service, container.image, container.name, switch.from
+            )));
+        }
+    }
+    Ok((sides, capacity))
+}
+
+/// The two Auto Scaling groups of a service: their sizes (as
+/// `GroupCapacity` events), that green's launches from a launch template
+/// cutover can give the new AMI, and that blue's instances run the current
+/// release's AMI.
+async fn observe_groups<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    mut sides: Sides,
+) -> Result<(Sides, Vec<Event>), RunError> {
+    let blue = sides.blue.clone();
+    let mut capacity = Vec::new();
+    for (side, of) in [("blue", blue.as_str()), ("green", switch.other(&blue))] {
+        let Some(name) = switch.group_for(of) else {
+            continue;
+        };
+        let group = with_retries(ctx, || ctx.cloud.auto_scaling_group(name)).await?;
+        capacity.push(Event::GroupCapacity {
+            service: switch.service.clone(),
+            group: name.to_owned(),
+            side: side.to_owned(),
+            capacity: group.capacity,
+        });
+        if side == "blue" {
+            sides.blue_capacity = Some(group.capacity);
+            if let Some(current) = &switch.current_ami
+                && let Some(instance) = group
+                    .instances
+                    .iter()
+                    .find(|i| i.image.as_deref() != Some(current.as_str()))
+            {
+                return Err(RunError::Drift(format!(
+                    "`{}`: blue's Auto Scaling group `{name}` has instance {} on {}, but the matrix's current release {} is `{current}`; fix `current` in the matrix, or find out what was launched",
+                    switch.service,
+                    instance.id,
+                    instance.image.as_deref().unwrap_or("an unknown AMI"),
+                    switch.from
+                )));
+            }
+        } else if switch.ami.is_some() && group.template.is_none() {
+            return Err(RunError::Refused(format!(
+                "`{}`: green's Auto Scaling group `{name}` launches from no launch template (a launch configuration or a mixed-instances policy); cutover gives the new AMI through a launch template version",
+                switch.service
             )));
         }
     }
@@ -131,6 +183,7 @@ pub(crate) struct Recorded {
     other_digests: Vec<String>,
     blues: BTreeMap<String, String>,
     blue_desired: BTreeMap<String, u32>,
+    blue_capacity: BTreeMap<String, GroupCapacity>,
     routes_recorded: BTreeSet<String>,
     capacities: BTreeSet<(String, String)>,
     /// Per service, whether its last route event is `ServiceSwitched`.
@@ -200,6 +253,30 @@ impl Recorded {
                     }
                     recorded.capacities.insert((service.clone(), side.clone()));
                 }
+                Event::GroupCapacity {
+                    service,
+                    side,
+                    capacity,
+                    ..
+                } => {
+                    if side == "blue" {
+                        recorded
+                            .blue_capacity
+                            .entry(service.clone())
+                            .or_insert(*capacity);
+                    }
+                    recorded.capacities.insert((service.clone(), side.clone()));
+                }
+                Event::GroupRetired {
+                    service,
+                    capacity_before,
+                    ..
+                } => {
+                    recorded
+                        .blue_capacity
+                        .entry(service.clone())
+                        .or_insert(*capacity_before);
+                }
                 Event::BlueRetired {
                     service,
                     desired_before,
@@ -210,7 +287,10 @@ impl Recorded {
                         .entry(service.clone())
                         .or_insert(*desired_before);
                 }
-                Event::RouteSet { service, .. } | Event::RouteRestored { service, .. } => {
+                Event::RouteSet { service, .. }
+                | Event::RouteRestored { service, .. }
+                | Event::GroupAttached { service, .. }
+                | Event::GroupDetached { service, .. } => {
                     recorded.switched.insert(service.clone(), false);
                 }
                 Event::ServiceSwitched { service } => {
@@ -268,6 +348,11 @@ impl Recorded {
         self.blue_desired.get(service).copied()
     }
 
+    /// Blue's Auto Scaling group size as first observed.
+    pub(crate) fn blue_capacity(&self, service: &str) -> Option<GroupCapacity> {
+        self.blue_capacity.get(service).copied()
+    }
+
     /// Whether the service's last route change was followed by its last bake.
     pub(crate) fn switched(&self, service: &str) -> bool {
         self.switched.get(service).copied().unwrap_or(false)
@@ -286,7 +371,7 @@ impl Recorded {
             missing.push(crate::run::route_recorded(switch, actions));
         }
         missing.extend(capacities.into_iter().filter(|event| match event {
-            Event::Capacity { service, side, .. } => {
+            Event::Capacity { service, side, .. } | Event::GroupCapacity { service, side, .. } => {
                 !self.capacities.contains(&(service.clone(), side.clone()))
             }
             _ => true,

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::alarms::Watched;
-use crate::aws::{ActionRecord, Cloud, CloudError, Forward};
+use crate::aws::{ActionRecord, Cloud, CloudError, Forward, GroupCapacity, Route};
 use crate::checks::CheckPlace;
 use crate::context::{Context, Failure};
 use crate::cutover::{Cutover, ServiceSwitch};
@@ -23,8 +23,8 @@ use crate::notify::{Announcer, NotifiedService, Outbox, RunFacts};
 use crate::plan_file::{check_matrix, matrix_path, read_plan};
 use crate::preflight::{Recorded, observe_sides};
 use crate::report::{Outcome, PauseReport, RunError, RunReport, Side};
-use crate::settings::{Confirm, Observer, Settings};
-use crate::switch::{Sides, restore, scale, switch_service, with_retries};
+use crate::settings::{Confirm, Observer, Prepare, Settings};
+use crate::switch::{Sides, prepare, restore, scale, scale_group, switch_service, with_retries};
 
 /// Carries out plans against a [`Cloud`].
 pub struct Runner<C, G> {
@@ -198,6 +198,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 if let Some(desired) = recorded.blue_desired(&switch.service) {
                     side.blue_desired = Some(desired);
                 }
+                if let Some(capacity) = recorded.blue_capacity(&switch.service) {
+                    side.blue_capacity = Some(capacity);
+                }
                 let percent = live.forward.percent_to(&green);
                 if percent == 100 && recorded.switched(&switch.service) {
                     done.insert(switch.service.clone());
@@ -264,6 +267,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                         .to_owned(),
                     blue_desired: recorded.blue_desired(&switch.service),
                     container: None,
+                    blue_capacity: recorded.blue_capacity(&switch.service),
                 };
                 (switch.service.clone(), side)
             })
@@ -715,6 +719,9 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         announcer: &Announcer,
     ) -> Result<Option<PauseReport>, Failure> {
         let total = cutover.waves.len();
+        if self.ctx.settings.prepare == Prepare::Ahead {
+            self.prepare_ahead(cutover, sides, done).await?;
+        }
         for (index, wave) in cutover.waves.iter().enumerate() {
             let number = index + 1;
             let pending: Vec<&ServiceSwitch> =
@@ -766,6 +773,41 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             }
         }
         Ok(None)
+    }
+
+    /// Prepares the green of every service not done yet, all at once
+    /// (`--prepare ahead`); the first failure stops the others. The waves
+    /// then find each green ready and repeat nothing.
+    async fn prepare_ahead(
+        &self,
+        cutover: &Cutover,
+        sides: &BTreeMap<String, Sides>,
+        done: &BTreeSet<String>,
+    ) -> Result<(), Failure> {
+        let mut tasks = JoinSet::new();
+        for switch in cutover.switches().filter(|s| !done.contains(&s.service)) {
+            let ctx = self.ctx.clone();
+            let switch = switch.clone();
+            let side = sides[&switch.service].clone();
+            tasks.spawn(async move {
+                let green = switch.other(&side.blue).to_owned();
+                prepare(&ctx, &switch, &side, &green).await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let result = joined.unwrap_or_else(|error| {
+                Err(Failure {
+                    service: None,
+                    reason: format!("a preparation task failed: {error}"),
+                })
+            });
+            if result.is_err() {
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+            }
+            result?;
+        }
+        Ok(())
     }
 
     /// Waits for a wave's switches while its alarms are polled every poll
@@ -863,7 +905,8 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     }
 
     /// With `--retire-blue`, after the whole plan has baked: each blue ECS
-    /// service's capacity is recorded, then it is scaled to 0. Returns how
+    /// service's or Auto Scaling group's capacity is recorded, then it is
+    /// scaled to 0 (a group's min and desired; its max stays). Returns how
     /// many it scaled (those at 0 already are left alone).
     async fn retire_blue(
         &self,
@@ -876,6 +919,10 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
         }
         for switch in cutover.switches() {
             let blue = &sides[&switch.service].blue;
+            if let Some(group) = switch.group_for(blue) {
+                retired += usize::from(self.retire_group(switch, group).await?);
+                continue;
+            }
             let Some((cluster, ecs_service)) = switch.ecs_service_for(blue) else {
                 continue;
             };
@@ -905,6 +952,35 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     }
 }
 
+impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
+    /// Records blue's group size and scales it to 0; `false` when it is at 0 already.
+    async fn retire_group(&self, switch: &ServiceSwitch, group: &str) -> Result<bool, CloudError> {
+        let state = with_retries(&self.ctx, || self.ctx.cloud.auto_scaling_group(group)).await?;
+        let before = state.capacity;
+        if before.desired == 0 && before.min == 0 {
+            return Ok(false);
+        }
+        self.ctx
+            .record(Event::GroupRetired {
+                service: switch.service.clone(),
+                group: group.to_owned(),
+                capacity_before: before,
+            })
+            .map_err(|e| CloudError::Service {
+                operation: "journal",
+                message: e.to_string(),
+                throttled: false,
+            })?;
+        let retired = GroupCapacity {
+            min: 0,
+            desired: 0,
+            max: before.max,
+        };
+        scale_group(&self.ctx, &switch.service, group, retired).await?;
+        Ok(true)
+    }
+}
+
 /// Where checks run: the plan (absolute) and the matrix file's folder.
 fn check_place(plan: &PlanDocument, plan_path: &Path) -> CheckPlace {
     let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
@@ -920,12 +996,28 @@ fn check_place(plan: &PlanDocument, plan_path: &Path) -> CheckPlace {
 /// Blue as the live route shows it: the one target group receiving all traffic.
 pub(crate) fn live_blue(switch: &ServiceSwitch, forward: &Forward) -> Result<String, RunError> {
     match forward.sole_target() {
-        Some(tg) if switch.target_groups.iter().any(|t| t == tg) => Ok(tg.to_owned()),
+        Some(side) if switch.sides.iter().any(|s| s == side) => Ok(side.to_owned()),
         _ => Err(drift(switch, forward)),
     }
 }
 
 pub(crate) fn drift(switch: &ServiceSwitch, forward: &Forward) -> RunError {
+    if let Route::TargetGroup(_) = switch.route {
+        let attached: Vec<String> = forward
+            .targets
+            .iter()
+            .map(|(group, _)| format!("`{group}`"))
+            .collect();
+        let found = if attached.is_empty() {
+            "no Auto Scaling group".to_owned()
+        } else {
+            attached.join(" and ")
+        };
+        return RunError::Drift(format!(
+            "{} of `{}` are {found}; expected exactly one of `{}` and `{}` (both attached is a cutover in progress: `cutover resume` or `cutover rollback` with its journal)",
+            switch.route, switch.service, switch.sides[0], switch.sides[1]
+        ));
+    }
     let targets: Vec<String> = forward
         .targets
         .iter()
@@ -936,8 +1028,8 @@ pub(crate) fn drift(switch: &ServiceSwitch, forward: &Forward) -> RunError {
         switch.route,
         switch.service,
         targets.join(", "),
-        switch.target_groups[0],
-        switch.target_groups[1]
+        switch.sides[0],
+        switch.sides[1]
     ))
 }
 

@@ -29,6 +29,21 @@ pub struct Settings {
     pub pause_after: BTreeSet<usize>,
     /// Where each event of the run is POSTed (`--notify`).
     pub notify: Vec<Webhook>,
+    /// When green sides are prepared (`--prepare`).
+    pub prepare: Prepare,
+}
+
+/// When the green side of each service is prepared (image or AMI, capacity,
+/// readiness).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Prepare {
+    /// In its wave, right before its gates (`per-wave`): a green runs its new
+    /// release only once its providers have switched.
+    #[default]
+    PerWave,
+    /// Every green of the plan at the start, concurrently (`ahead`): the run
+    /// waits for the slowest preparation once instead of once per wave.
+    Ahead,
 }
 
 impl Default for Settings {
@@ -44,6 +59,7 @@ impl Default for Settings {
             aws_attempts: 5,
             pause_after: BTreeSet::new(),
             notify: Vec::new(),
+            prepare: Prepare::PerWave,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::alarms::Watched;
-use crate::aws::{Cloud, CloudError, Forward};
+use crate::aws::{Cloud, CloudError, Forward, GroupCapacity};
 use crate::checks::{CheckPlace, Ended};
 use crate::context::{Context, Failure};
 use crate::cutover::ServiceSwitch;
@@ -24,6 +24,9 @@ pub(crate) struct Sides {
     pub blue_desired: Option<u32>,
     /// The container of green's task definition that gets the image.
     pub container: Option<String>,
+    /// Blue's Auto Scaling group size as first observed: green's group is
+    /// given it, and blue's gets it back before traffic returns.
+    pub blue_capacity: Option<GroupCapacity>,
 }
 
 /// Calls `operation`, retrying throttling errors with exponential backoff
@@ -87,10 +90,14 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
     }
 
     let gate = Waiting::gate(ctx);
-    gate.until(&service, "target-health", || {
-        target_health(ctx, &green, "green")
-    })
-    .await?;
+    // Green's group is attached to the shared target group only by the
+    // switch itself; before it, its readiness is the group's.
+    if switch.attached_to.is_none() {
+        gate.until(&service, "target-health", || {
+            target_health(ctx, &green, "green")
+        })
+        .await?;
+    }
     if switch.health.is_some() {
         gate.until(&service, "actuator", || ctx.gate.check(switch))
             .await?;
@@ -122,10 +129,14 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
         } else {
             Forward::split(blue, &green, percent)
         };
-        ctx.intent(&service, format!("{}: {percent}% to green", switch.route))?;
-        with_retries(ctx, || cloud.set_forward(&switch.route, &forward))
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        if switch.attached_to.is_some() {
+            move_groups(ctx, switch, blue, &green, &Waiting::gate(ctx)).await?;
+        } else {
+            ctx.intent(&service, format!("{}: {percent}% to green", switch.route))?;
+            with_retries(ctx, || cloud.set_forward(&switch.route, &forward))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
         ctx.record(Event::RouteSet {
             service: service.clone(),
             green_percent: percent,
@@ -145,7 +156,7 @@ pub(crate) async fn switch_service<C: Cloud, G: HealthGate>(
             service: service.clone(),
             forward: live,
         })?;
-        bake(ctx, switch, &green).await?;
+        bake(ctx, switch, switch.target_group_of(&green)).await?;
         ctx.record(Event::Baked {
             service: service.clone(),
             green_percent: percent,
@@ -261,15 +272,18 @@ async fn run_check<C: Cloud, G: HealthGate>(
     ))
 }
 
-/// Green's ECS service runs the release's image in the right container, at
-/// blue's capacity, and is steady. Each step is skipped when already done,
-/// so a resumed run repeats nothing.
-async fn prepare<C: Cloud, G: HealthGate>(
+/// Green ready to take traffic: its ECS service or Auto Scaling group runs
+/// the release at blue's capacity. Each step is skipped when already done,
+/// so a resumed run (or a switch prepared ahead) repeats nothing.
+pub(crate) async fn prepare<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     switch: &ServiceSwitch,
     sides: &Sides,
     green: &str,
 ) -> Result<(), Failure> {
+    if let Some(group) = switch.group_for(green) {
+        return prepare_group(ctx, switch, sides, group).await;
+    }
     let Some((cluster, ecs_service)) = switch.ecs_service_for(green) else {
         return Ok(());
     };
@@ -319,6 +333,222 @@ async fn prepare<C: Cloud, G: HealthGate>(
         .await
 }
 
+/// Green's Auto Scaling group launches the release's AMI (a new launch
+/// template version), has blue's size, has no instance left from another
+/// AMI, and every instance is in service and healthy.
+async fn prepare_group<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    sides: &Sides,
+    group: &str,
+) -> Result<(), Failure> {
+    let service = &switch.service;
+    let fail = |error: CloudError| Failure::service(service, error.to_string());
+    let cloud = &*ctx.cloud;
+    let state = with_retries(ctx, || cloud.auto_scaling_group(group))
+        .await
+        .map_err(fail)?;
+    if let Some(ami) = &switch.ami
+        && state.template_image.as_deref() != Some(ami.as_str())
+    {
+        ctx.intent(
+            service,
+            format!("group `{group}`: new launch template version with {ami}"),
+        )?;
+        let version = with_retries(ctx, || cloud.set_group_image(group, ami))
+            .await
+            .map_err(fail)?;
+        ctx.record(Event::GroupImageSet {
+            service: service.clone(),
+            group: group.to_owned(),
+            image: ami.clone(),
+            version,
+        })?;
+    }
+    if let Some(capacity) = sides.blue_capacity
+        && state.capacity != capacity
+    {
+        scale_group(ctx, service, group, capacity)
+            .await
+            .map_err(fail)?;
+    }
+    if let Some(ami) = &switch.ami {
+        let state = with_retries(ctx, || cloud.auto_scaling_group(group))
+            .await
+            .map_err(fail)?;
+        for instance in state.instances.iter().filter(|i| {
+            i.image.as_deref() != Some(ami.as_str()) && !i.lifecycle.starts_with("Terminat")
+        }) {
+            ctx.intent(
+                service,
+                format!("group `{group}`: replace {} (not on {ami})", instance.id),
+            )?;
+            with_retries(ctx, || cloud.replace_instance(group, &instance.id))
+                .await
+                .map_err(fail)?;
+            ctx.record(Event::InstanceReplaced {
+                service: service.clone(),
+                group: group.to_owned(),
+                instance: instance.id.clone(),
+            })?;
+        }
+    }
+    Waiting::gate(ctx)
+        .until(service, "asg-ready", || {
+            group_ready(ctx, group, switch.ami.as_deref())
+        })
+        .await
+}
+
+/// Sets a group's size, journaling the intent and the outcome.
+pub(crate) async fn scale_group<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    service: &str,
+    group: &str,
+    capacity: GroupCapacity,
+) -> Result<(), CloudError> {
+    ctx.intent(service, format!("group `{group}`: {capacity}"))
+        .map_err(journal_error)?;
+    with_retries(ctx, || ctx.cloud.set_group_capacity(group, capacity)).await?;
+    ctx.record(Event::GroupScaled {
+        service: service.to_owned(),
+        group: group.to_owned(),
+        capacity,
+    })
+    .map_err(journal_error)
+}
+
+fn journal_error(error: crate::journal::JournalError) -> CloudError {
+    CloudError::Service {
+        operation: "journal",
+        message: error.to_string(),
+        throttled: false,
+    }
+}
+
+async fn group_ready<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    group: &str,
+    image: Option<&str>,
+) -> Result<(), String> {
+    with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
+        .await
+        .map_err(|e| e.to_string())?
+        .readiness(image)
+}
+
+/// Moves the shared target group from group `from` to group `to`: attaches
+/// `to`, waits until every instance of it is healthy in the target group
+/// (both releases serve: the plan's "during" state), then detaches `from`
+/// and waits until its instances have drained. Steps already done are
+/// skipped, so it can be repeated after an interruption.
+async fn move_groups<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    switch: &ServiceSwitch,
+    from_side: &str,
+    to_side: &str,
+    waiting: &Waiting<'_, C, G>,
+) -> Result<(), Failure> {
+    let service = &switch.service;
+    let fail = |error: CloudError| Failure::service(service, error.to_string());
+    let (Some(target_group), Some(from), Some(to)) = (
+        switch.attached_to.as_deref(),
+        switch.group_for(from_side),
+        switch.group_for(to_side),
+    ) else {
+        return Ok(());
+    };
+    let cloud = &*ctx.cloud;
+    let attached = |forward: &Forward, group: &str| forward.targets.iter().any(|(g, _)| g == group);
+    let live = with_retries(ctx, || cloud.forward(&switch.route))
+        .await
+        .map_err(fail)?;
+    if !attached(&live, to) {
+        ctx.intent(service, format!("attach group `{to}` to {target_group}"))?;
+        with_retries(ctx, || cloud.attach_target_group(to, target_group))
+            .await
+            .map_err(fail)?;
+        ctx.record(Event::GroupAttached {
+            service: service.clone(),
+            group: to.to_owned(),
+        })?;
+    }
+    waiting
+        .until(service, "attached-healthy", || {
+            serving(ctx, target_group, to)
+        })
+        .await?;
+    if attached(&live, from) {
+        ctx.intent(
+            service,
+            format!("detach group `{from}` from {target_group}"),
+        )?;
+        with_retries(ctx, || cloud.detach_target_group(from, target_group))
+            .await
+            .map_err(fail)?;
+        ctx.record(Event::GroupDetached {
+            service: service.clone(),
+            group: from.to_owned(),
+        })?;
+    }
+    waiting
+        .until(service, "drained", || drained(ctx, target_group, from))
+        .await
+}
+
+/// Every instance of `group` is registered in `target_group` and healthy.
+async fn serving<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    target_group: &str,
+    group: &str,
+) -> Result<(), String> {
+    let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
+        .await
+        .map_err(|e| e.to_string())?;
+    state.readiness(None)?;
+    let targets = with_retries(ctx, || ctx.cloud.targets(target_group))
+        .await
+        .map_err(|e| e.to_string())?;
+    let healthy = state
+        .instances
+        .iter()
+        .filter(|i| targets.iter().any(|t| t.id == i.id && t.state == "healthy"))
+        .count();
+    if healthy == state.instances.len() && healthy > 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{healthy} of {} instances of group `{group}` are healthy in the target group",
+            state.instances.len()
+        ))
+    }
+}
+
+/// No instance of `group` is registered in `target_group` any more.
+async fn drained<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    target_group: &str,
+    group: &str,
+) -> Result<(), String> {
+    let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
+        .await
+        .map_err(|e| e.to_string())?;
+    let targets = with_retries(ctx, || ctx.cloud.targets(target_group))
+        .await
+        .map_err(|e| e.to_string())?;
+    let left = targets
+        .iter()
+        .filter(|t| state.instances.iter().any(|i| i.id == t.id))
+        .count();
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{left} instances of group `{group}` are still registered (draining)"
+        ))
+    }
+}
+
 /// Sets a desired count, journaling the intent and the outcome.
 pub(crate) async fn scale<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
@@ -327,16 +557,11 @@ pub(crate) async fn scale<C: Cloud, G: HealthGate>(
     ecs_service: &str,
     desired: u32,
 ) -> Result<(), CloudError> {
-    let journal = |e: crate::journal::JournalError| CloudError::Service {
-        operation: "journal",
-        message: e.to_string(),
-        throttled: false,
-    };
     ctx.intent(
         service,
         format!("ECS `{ecs_service}`: desired count {desired}"),
     )
-    .map_err(journal)?;
+    .map_err(journal_error)?;
     with_retries(ctx, || {
         ctx.cloud.scale_service(cluster, ecs_service, desired)
     })
@@ -346,7 +571,7 @@ pub(crate) async fn scale<C: Cloud, G: HealthGate>(
         ecs_service: ecs_service.to_owned(),
         desired,
     })
-    .map_err(journal)
+    .map_err(journal_error)
 }
 
 async fn ecs_steady<C: Cloud, G: HealthGate>(
@@ -520,6 +745,13 @@ pub(crate) async fn restore<C: Cloud, G: HealthGate>(
             switch.route, failure.reason
         )
     })?;
+    if switch.attached_to.is_some() {
+        let green = switch.other(blue);
+        move_groups(ctx, switch, green, blue, &Waiting::rollback(ctx))
+            .await
+            .map_err(|failure| failure.reason)?;
+        return Ok(true);
+    }
     ctx.intent(
         &switch.service,
         format!("{}: all traffic back to blue", switch.route),
@@ -532,8 +764,8 @@ pub(crate) async fn restore<C: Cloud, G: HealthGate>(
     Ok(true)
 }
 
-/// Blue's ECS service back at its recorded capacity and steady, and its
-/// target group healthy; waits up to the gate timeout.
+/// Blue's ECS service or Auto Scaling group back at its recorded capacity
+/// and steady, and its target group healthy; waits up to the gate timeout.
 async fn blue_ready<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     switch: &ServiceSwitch,
@@ -559,6 +791,26 @@ async fn blue_ready<C: Cloud, G: HealthGate>(
                 ecs_steady(ctx, cluster, ecs_service)
             })
             .await?;
+    }
+    if let (Some(group), Some(capacity)) = (switch.group_for(blue), sides.blue_capacity) {
+        let fail = |e: CloudError| Failure::service(service, e.to_string());
+        let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
+            .await
+            .map_err(fail)?;
+        if state.capacity != capacity {
+            scale_group(ctx, service, group, capacity)
+                .await
+                .map_err(fail)?;
+        }
+        waiting
+            .until(service, "blue-asg-ready", || {
+                group_ready(ctx, group, switch.current_ami.as_deref())
+            })
+            .await?;
+    }
+    // Blue's group joins the shared target group only when it is moved back.
+    if switch.attached_to.is_some() {
+        return Ok(());
     }
     waiting
         .until(service, "blue-target-health", || {

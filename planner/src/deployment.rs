@@ -27,15 +27,29 @@ pub struct DeployDoc {
     /// The two target group ARNs.
     #[serde(default)]
     pub target_groups: Vec<String>,
+    /// The one target group blue's and green's Auto Scaling groups attach
+    /// to in turn (instead of a route and `target_groups`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group: Option<String>,
     /// Test listener pointed at green before the gates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_listener: Option<String>,
     /// The ECS services behind the target groups, in the same order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ecs: Option<EcsDoc>,
+    /// The Auto Scaling groups behind the target groups, in the same order
+    /// (or the two that take turns behind `target_group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asg: Option<AsgDoc>,
     /// The target release's image, deployed to green before the switch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The target release's AMI, launched by green's group before the switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+    /// The current release's AMI: what blue's instances must run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_ami: Option<String>,
     /// The Actuator check of green.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthDoc>,
@@ -109,6 +123,15 @@ pub struct EcsDoc {
     pub container: Option<String>,
 }
 
+/// The two Auto Scaling groups of a service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsgDoc {
+    /// Group names, in the order of `target_groups` (or blue's and green's
+    /// behind `target_group`).
+    pub groups: Vec<String>,
+}
+
 /// Where and how green's Actuator is checked. Never holds a token, only the
 /// name of the environment variable that holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +157,9 @@ pub struct HealthDoc {
 pub struct BlueDoc {
     /// The target group ARN that receives production traffic.
     pub target_group: String,
+    /// With `target_group`, the Auto Scaling group attached to it: blue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// `observed` (read from the live listener by `plan --observe`) or
     /// `assumed` (the first of `target_groups`).
     pub source: BlueSource,
@@ -202,6 +228,14 @@ pub enum MissingFact {
     TargetGroups,
 }
 
+impl DeployDoc {
+    /// Whether blue's and green's Auto Scaling groups take turns behind one
+    /// `target_group` (no route switches).
+    pub fn attaches_groups(&self) -> bool {
+        self.target_group.is_some() && self.asg.is_some()
+    }
+}
+
 impl MissingFact {
     /// The field(s) to set, as the matrix spells them.
     pub fn field(self) -> &'static str {
@@ -218,6 +252,9 @@ impl MissingFact {
 /// end at 100, ...) are `validate` errors of their own.
 pub fn missing_facts(deploy: Option<&DeployDoc>) -> Vec<MissingFact> {
     let mut missing = Vec::new();
+    if deploy.is_some_and(DeployDoc::attaches_groups) {
+        return missing;
+    }
     if deploy.and_then(DeployDoc::route).is_none() {
         missing.push(MissingFact::Route);
     }
@@ -251,7 +288,9 @@ pub fn default_steps(strategy: Strategy) -> Vec<u32> {
 pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
     let deploy = &service.deploy;
     let defaults = &matrix.defaults;
-    let routed = deploy.listener.is_some() || deploy.target_groups.is_some();
+    let routed = deploy.listener.is_some()
+        || deploy.target_groups.is_some()
+        || deploy.target_group.is_some();
     if !routed && deploy.health.is_none() {
         return None;
     }
@@ -272,18 +311,39 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
         .as_ref()
         .map(|list| list.iter().map(|t| t.value.clone()).collect())
         .unwrap_or_default();
-    let image = service
-        .release(service.target_version())
+    let target = service.release(service.target_version());
+    let current = service.release(&service.current.value);
+    let image = target
         .and_then(|r| r.image.as_ref())
         .map(|i| i.value.clone());
+    let groups: Option<Vec<String>> = deploy
+        .asg
+        .as_ref()
+        .map(|asg| asg.groups.iter().map(|g| g.value.clone()).collect());
+    let target_group = deploy.target_group.as_ref().map(|t| t.value.clone());
+    let blue = match (&target_group, &groups) {
+        (Some(single), Some(groups)) => Some(BlueDoc {
+            target_group: single.clone(),
+            group: groups.first().cloned(),
+            source: BlueSource::Assumed,
+        }),
+        _ => target_groups.first().map(|tg| BlueDoc {
+            target_group: tg.clone(),
+            group: None,
+            source: BlueSource::Assumed,
+        }),
+    };
     Some(DeployDoc {
         listener: deploy.listener.as_ref().map(|l| l.value.clone()),
         rule: deploy.rule.as_ref().map(|r| r.value.clone()),
-        blue: target_groups.first().map(|tg| BlueDoc {
-            target_group: tg.clone(),
-            source: BlueSource::Assumed,
-        }),
+        blue,
         target_groups,
+        target_group,
+        asg: groups.map(|groups| AsgDoc { groups }),
+        ami: target.and_then(|r| r.ami.as_ref()).map(|a| a.value.clone()),
+        current_ami: current
+            .and_then(|r| r.ami.as_ref())
+            .map(|a| a.value.clone()),
         test_listener: deploy.test_listener.as_ref().map(|t| t.value.clone()),
         ecs: deploy.ecs.as_ref().map(|e| EcsDoc {
             cluster: e.cluster.clone(),
@@ -291,8 +351,7 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
             container: e.container.clone(),
         }),
         image,
-        current_image: service
-            .release(&service.current.value)
+        current_image: current
             .and_then(|r| r.image.as_ref())
             .map(|i| i.value.clone()),
         health: deploy.health.as_ref().map(|url| {
@@ -412,9 +471,13 @@ mod tests {
             listener: Some(format!("{ELB}:listener/app/s/1/2")),
             rule: None,
             target_groups: Vec::new(),
+            target_group: None,
             test_listener: None,
             ecs: None,
+            asg: None,
             image: None,
+            ami: None,
+            current_ami: None,
             health: None,
             current_image: None,
             live_health: None,

@@ -107,6 +107,16 @@ codes! {
     StepsWithoutStrategy = "steps-without-strategy",
     /// A release `image` of a service whose `deploy` has no `ecs` to run it.
     ImageWithoutEcs = "image-without-ecs",
+    /// A release `ami` of a service whose `deploy` has no `asg` to launch it.
+    AmiWithoutAsg = "ami-without-asg",
+    /// Two `deploy` fields that exclude each other (`ecs` and `asg`,
+    /// `target_group` and `target_groups`, ...).
+    ConflictingFields = "conflicting-fields",
+    /// `asg.groups` names the same Auto Scaling group twice.
+    DuplicateAsgGroup = "duplicate-asg-group",
+    /// A strategy the service's shape cannot carry out (`canary` or `linear`
+    /// where groups attach to one target group).
+    UnsupportedStrategy = "unsupported-strategy",
     /// An Actuator URL that is not `http://` or `https://` with a host.
     InvalidUrl = "invalid-url",
     /// A user name or password in an Actuator URL.

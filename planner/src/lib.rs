@@ -42,7 +42,7 @@ pub mod yaml;
 
 pub use compat::{Catalog, Mismatch, State, join_versions, state_mismatches};
 pub use deployment::{
-    BlueDoc, BlueSource, CheckDoc, ConsumerDoc, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc,
+    AsgDoc, BlueDoc, BlueSource, CheckDoc, ConsumerDoc, DEFAULT_BAKE, DeployDoc, EcsDoc, HealthDoc,
     MissingFact, RouteDoc, consumers_with_alarms, default_steps, deploy_doc, describe_missing,
     missing_facts,
 };
@@ -61,9 +61,9 @@ pub use graph::{dot, mermaid};
 pub use health_render::render_health;
 pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
-    Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, Limits,
-    Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix, Provided, Release, Service,
-    Strategy, Unread, load,
+    AsgGroups, Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices,
+    HealthDefaults, Limits, Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix,
+    Provided, Release, Service, Strategy, Unread, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

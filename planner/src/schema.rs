@@ -49,6 +49,10 @@ mod tests {
             sorted(keys::ECS)
         );
         assert_eq!(
+            properties(&schema, "/$defs/deploy/properties/asg/properties"),
+            sorted(keys::ASG)
+        );
+        assert_eq!(
             properties(&schema, "/$defs/defaults/properties"),
             sorted(keys::DEFAULTS)
         );

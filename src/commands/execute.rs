@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cutover_executor::{
-    ActuatorGate, Cloud, DryRun, HealthGate, NoHealthGate, Outcome as RunOutcome, RunError,
-    RunReport, Runner, SdkCloud, Settings, Webhook,
+    ActuatorGate, Cloud, DryRun, HealthGate, NoHealthGate, Outcome as RunOutcome, Prepare,
+    RunError, RunReport, Runner, SdkCloud, Settings, Webhook,
 };
 
 use super::{Outcome, write_stdout};
-use crate::cli::{ExecuteArgs, JournalArgs, ResumeArgs, RunArgs, RunFormat, WaveArgs};
+use crate::cli::{ExecuteArgs, JournalArgs, PrepareWhen, ResumeArgs, RunArgs, RunFormat, WaveArgs};
 use crate::progress::Progress;
 
 /// Which run.
@@ -88,6 +88,10 @@ fn run(
             .map(|w| w.pause_after.iter().map(|n| *n as usize).collect())
             .unwrap_or_default(),
         notify,
+        prepare: match waves.map(|w| w.prepare) {
+            Some(PrepareWhen::Ahead) => Prepare::Ahead,
+            _ => Prepare::PerWave,
+        },
         rollback: !args.no_rollback,
         retire_blue: args.retire_blue,
         dry_run,

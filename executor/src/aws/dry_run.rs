@@ -43,6 +43,18 @@ impl<C> DryRun<C> {
     }
 }
 
+impl<C: Cloud> DryRun<C> {
+    /// The groups attached to a target group, as the writes so far would
+    /// have left them.
+    async fn attached(&self, target_group: &str) -> Result<Forward, CloudError> {
+        if let Some(planned) = lock(&self.routes).get(target_group).cloned() {
+            return Ok(planned);
+        }
+        let route = Route::TargetGroup(target_group.to_owned());
+        Ok(self.inner.route(&route).await?.forward)
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -178,6 +190,11 @@ impl<C: Cloud> Cloud for DryRun<C> {
         self.note(format!(
             "AttachLoadBalancerTargetGroups {name} {target_group}"
         ));
+        let mut attached = self.attached(target_group).await?;
+        if !attached.targets.iter().any(|(group, _)| group == name) {
+            attached.targets.push((name.to_owned(), 1));
+        }
+        lock(&self.routes).insert(target_group.to_owned(), attached);
         Ok(())
     }
 
@@ -185,6 +202,9 @@ impl<C: Cloud> Cloud for DryRun<C> {
         self.note(format!(
             "DetachLoadBalancerTargetGroups {name} {target_group}"
         ));
+        let mut attached = self.attached(target_group).await?;
+        attached.targets.retain(|(group, _)| group != name);
+        lock(&self.routes).insert(target_group.to_owned(), attached);
         Ok(())
     }
 

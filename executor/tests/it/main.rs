@@ -2,6 +2,7 @@
 //! the SDK-backed cloud against moto server.
 
 mod gates;
+mod groups;
 mod locking;
 mod moto;
 mod runs;

@@ -72,6 +72,16 @@ pub struct EcsServices {
     pub span: Span,
 }
 
+/// The two Auto Scaling groups of a service (`deploy.asg`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsgGroups {
+    /// Group names: in the order of `target_groups`, or the two groups that
+    /// take turns behind `target_group`.
+    pub groups: Vec<Located<String>>,
+    /// Where the `asg` mapping is written.
+    pub span: Span,
+}
+
 /// `services.NAME.deploy`: where a service runs and how it is switched.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Deploy {
@@ -88,10 +98,15 @@ pub struct Deploy {
     pub rule: Option<Located<String>>,
     /// The blue/green pair of target group ARNs, each with its position.
     pub target_groups: Option<Vec<Located<String>>>,
+    /// The one target group that blue's and green's Auto Scaling groups
+    /// attach to in turn (instead of `target_groups` and a route).
+    pub target_group: Option<Located<String>>,
     /// Test listener pointed at green before the health checks.
     pub test_listener: Option<Located<String>>,
     /// ECS services behind the target groups.
     pub ecs: Option<EcsServices>,
+    /// Auto Scaling groups behind the target groups (or `target_group`).
+    pub asg: Option<AsgGroups>,
     /// Per-service strategy.
     pub strategy: Option<Strategy>,
     /// Per-service traffic steps in percent.

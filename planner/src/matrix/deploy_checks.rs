@@ -30,6 +30,11 @@ fn check_service(matrix: &Matrix, service: &Service, out: &mut Vec<Diagnostic>) 
         ),
         ("rule", deploy.rule.as_ref(), &[ArnKind::ListenerRule]),
         (
+            "target_group",
+            deploy.target_group.as_ref(),
+            &[ArnKind::TargetGroup],
+        ),
+        (
             "test_listener",
             deploy.test_listener.as_ref(),
             &[ArnKind::Listener, ArnKind::ListenerRule],
@@ -75,6 +80,7 @@ fn check_service(matrix: &Matrix, service: &Service, out: &mut Vec<Diagnostic>) 
             );
         }
     }
+    check_groups(matrix, service, &within, out);
     let token_env = matrix.defaults.health.token_env.as_deref();
     for (field, url) in [
         ("health", deploy.health.as_ref()),
@@ -107,11 +113,101 @@ fn check_service(matrix: &Matrix, service: &Service, out: &mut Vec<Diagnostic>) 
             );
         }
     }
-    if deploy.ecs.is_none() {
-        for release in service.releases.values() {
-            if let Some(image) = &release.image {
-                out.push(image_without_ecs(service, &release.version, image));
-            }
+    for release in service.releases.values() {
+        if let (Some(image), None) = (&release.image, &deploy.ecs) {
+            out.push(image_without_ecs(service, &release.version, image));
+        }
+        if let (Some(ami), None) = (&release.ami, &deploy.asg) {
+            out.push(ami_without_asg(service, &release.version, ami));
+        }
+    }
+}
+
+/// The Auto Scaling shapes: `asg` beside `target_groups` (the route
+/// switches) or beside `target_group` (the groups attach in turn), never
+/// with `ecs`; one target group switches all at once.
+fn check_groups(matrix: &Matrix, service: &Service, within: &str, out: &mut Vec<Diagnostic>) {
+    let deploy = &service.deploy;
+    let conflict = |span, message: String, label: &str, hint: &str| {
+        Diagnostic::error(Code::ConflictingFields, span, message)
+            .with_label(label.to_owned())
+            .with_hint(hint.to_owned())
+    };
+    if let (Some(asg), Some(_)) = (&deploy.asg, &deploy.ecs) {
+        out.push(conflict(
+            asg.span,
+            format!("{within} has both `ecs` and `asg`; a service runs on one of them"),
+            "`asg` beside `ecs`",
+            "keep `ecs` for a service on ECS, `asg` for one on EC2 Auto Scaling groups",
+        ));
+    }
+    if let Some(single) = &deploy.target_group {
+        if deploy.target_groups.is_some() {
+            out.push(conflict(
+                single.span,
+                format!("{within} has both `target_group` and `target_groups`"),
+                "`target_group` beside `target_groups`",
+                "use `target_groups` (two) when a route switches between them, or `target_group` (one) when the Auto Scaling groups attach to it in turn",
+            ));
+        }
+        if let Some(test) = &deploy.test_listener {
+            out.push(conflict(
+                test.span,
+                format!("{within} has `test_listener`, but with `target_group` green has no target group of its own to test"),
+                "no green target group to point at",
+                "remove `test_listener`, or give the service two `target_groups` behind a route",
+            ));
+        }
+        if deploy.asg.is_none() {
+            out.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    single.span,
+                    format!("{within} has `target_group` but no `asg`"),
+                )
+                .with_label("nothing to attach to it")
+                .with_hint("name the two Auto Scaling groups that take turns behind it: `asg: {groups: [NAME_A, NAME_B]}`"),
+            );
+        }
+        let (strategy, from) = match (deploy.strategy, matrix.defaults.strategy) {
+            (Some(strategy), _) => (strategy, "its `strategy`"),
+            (None, Some(strategy)) => (strategy, "`defaults.deploy.strategy`"),
+            (None, None) => (Strategy::AllAtOnce, ""),
+        };
+        if strategy != Strategy::AllAtOnce {
+            let name = if strategy == Strategy::Canary {
+                "canary"
+            } else {
+                "linear"
+            };
+            out.push(
+                Diagnostic::error(
+                    Code::UnsupportedStrategy,
+                    single.span,
+                    format!("{within} attaches its Auto Scaling groups to one `target_group`, which moves traffic all at once, but {from} is `{name}`"),
+                )
+                .with_label("one target group: all at once")
+                .with_hint("set `strategy: all-at-once` on this service, or give it two `target_groups` behind a route to move traffic in steps"),
+            );
+        }
+    }
+    if let Some(asg) = &deploy.asg {
+        out.extend(duplicate(
+            &asg.groups,
+            Code::DuplicateAsgGroup,
+            &format!("`asg.groups` in {within} names the same Auto Scaling group twice; expected blue's and green's"),
+            "name the two different Auto Scaling groups, in the order of `target_groups`",
+        ));
+        if deploy.target_groups.is_none() && deploy.target_group.is_none() {
+            out.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    asg.span,
+                    format!("{within} has `asg` but neither `target_groups` nor `target_group`"),
+                )
+                .with_label("the groups serve behind target groups")
+                .with_hint("list the two target groups under `target_groups` (in the order of `asg.groups`), or the one they attach to in turn under `target_group`"),
+            );
         }
     }
 }
@@ -292,6 +388,23 @@ fn check_default_steps(matrix: &Matrix, out: &mut Vec<Diagnostic>) {
         .with_label("unused steps")
         .with_hint("add `strategy: canary` or `strategy: linear` to `defaults.deploy`, or remove `steps`"),
     );
+}
+
+fn ami_without_asg(
+    service: &Service,
+    version: &semver::Version,
+    ami: &Located<String>,
+) -> Diagnostic {
+    let name = &service.name;
+    Diagnostic::error(
+        Code::AmiWithoutAsg,
+        ami.span,
+        format!("`ami` of `{name}` {version} would never be launched: `deploy` of service `{name}` has no `asg`"),
+    )
+    .with_label("no `asg` to launch it")
+    .with_hint(
+        "add `asg: {groups: [GROUP_A, GROUP_B]}` under `deploy` (the Auto Scaling groups, in the order of `target_groups`), or remove `ami`",
+    )
 }
 
 fn image_without_ecs(

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use semver::{Version, VersionReq};
 
 pub use deploy::{
-    Check, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE,
-    MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy,
+    AsgGroups, Check, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices, HealthDefaults,
+    MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy,
 };
 pub use load::{Limits, load};
 
@@ -133,6 +133,8 @@ pub struct Release {
     pub span: Span,
     /// The container image, when given.
     pub image: Option<Located<String>>,
+    /// The AMI its Auto Scaling groups launch, when given.
+    pub ami: Option<Located<String>>,
     /// Explicit APIs it provides, by name.
     pub provides: BTreeMap<String, Provided>,
     /// What it consumes, by API or service name.

@@ -9,7 +9,8 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::duration::parse_duration;
 use crate::matrix::Located;
 use crate::matrix::deploy::{
-    Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT, Strategy,
+    AsgGroups, Defaults, Deploy, EcsServices, HealthDefaults, MAX_BAKE, MAX_HEALTH_TIMEOUT,
+    Strategy,
 };
 use crate::yaml::{Node, Scalar, Value};
 
@@ -74,7 +75,9 @@ impl Reader<'_> {
             )?;
             Some(list)
         });
+        let target_group = string(self, "target_group");
         let ecs = fields.get("ecs").and_then(|n| self.ecs(n, &what));
+        let asg = fields.get("asg").and_then(|n| self.asg(n, &what));
         let (strategy, steps, bake) = self.traffic(&fields, &what);
         let (alarms, checks) = self.gates(&fields, &what);
         Deploy {
@@ -86,8 +89,10 @@ impl Reader<'_> {
             listener,
             rule,
             target_groups,
+            target_group,
             test_listener,
             ecs,
+            asg,
             strategy,
             steps,
             bake,
@@ -133,6 +138,31 @@ impl Reader<'_> {
             cluster,
             services,
             container,
+            span: node.span,
+        })
+    }
+
+    pub(super) fn asg(&mut self, node: &Node, within: &str) -> Option<AsgGroups> {
+        let what = format!("`asg` in {within}");
+        let fields = self.fields(node, &what, keys::ASG)?;
+        let Some(n) = fields.get("groups") else {
+            self.missing(
+                &fields,
+                "groups",
+                &what,
+                "name the two Auto Scaling groups, in the order of `target_groups`",
+            );
+            return None;
+        };
+        let groups = self.located_strings(n, &format!("`groups` in {what}"))?;
+        self.exactly_two(
+            n,
+            groups.len(),
+            "`asg.groups`",
+            "two Auto Scaling group names, blue's and green's",
+        )?;
+        Some(AsgGroups {
+            groups,
             span: node.span,
         })
     }

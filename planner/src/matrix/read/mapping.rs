@@ -13,7 +13,7 @@ use crate::yaml::{Key, Node, Scalar, Span, Value};
 pub(crate) mod keys {
     pub(crate) const TOP: &[&str] = &["version", "services", "defaults"];
     pub(crate) const SERVICE: &[&str] = &["current", "target", "releases", "deploy"];
-    pub(crate) const RELEASE: &[&str] = &["provides", "consumes", "image"];
+    pub(crate) const RELEASE: &[&str] = &["provides", "consumes", "image", "ami"];
     pub(crate) const DEPLOY: &[&str] = &[
         "health",
         "live_health",
@@ -21,8 +21,10 @@ pub(crate) mod keys {
         "listener",
         "rule",
         "target_groups",
+        "target_group",
         "test_listener",
         "ecs",
+        "asg",
         "strategy",
         "steps",
         "bake",
@@ -30,6 +32,7 @@ pub(crate) mod keys {
         "checks",
     ];
     pub(crate) const ECS: &[&str] = &["cluster", "services", "container"];
+    pub(crate) const ASG: &[&str] = &["groups"];
     pub(crate) const DEFAULTS: &[&str] = &["health", "deploy"];
     pub(crate) const HEALTH_DEFAULTS: &[&str] = &["timeout", "retries", "require", "token_env"];
     pub(crate) const DEPLOY_DEFAULTS: &[&str] = &["strategy", "steps", "bake", "alarms", "checks"];

@@ -245,6 +245,7 @@ impl Reader<'_> {
             version,
             span: key.span,
             image: None,
+            ami: None,
             provides: BTreeMap::new(),
             consumes: BTreeMap::new(),
         };
@@ -255,6 +256,9 @@ impl Reader<'_> {
         release.image = fields
             .get("image")
             .and_then(|n| self.string(n, &format!("`image` of {what}")));
+        release.ami = fields
+            .get("ami")
+            .and_then(|n| self.string(n, &format!("`ami` of {what}")));
         if let Some(node) = fields.get("provides") {
             for (key, node) in self.entries(node, &format!("`provides` of {what}")) {
                 let Some(api) = self.api_name(key) else {

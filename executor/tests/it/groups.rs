@@ -1,0 +1,401 @@
+//! Services on EC2 Auto Scaling groups, against [`FakeCloud`]: green
+//! prepared with a new launch template version and blue's size, the two
+//! shapes (a route between two target groups, or groups that attach in turn
+//! to one), retiring blue and bringing it back, the `current` AMI check, a
+//! dry run, and preparing every green ahead.
+
+use std::time::Duration;
+
+use cutover_executor::{
+    DryRun, Event, Forward, GroupCapacity, NoHealthGate, Outcome, Prepare, Route, RunError,
+    Settings,
+};
+
+use super::runs::{ELB, journal_events, runner, settings};
+
+const OLD_AMI: &str = "ami-0a1b2c3d4e5f60718";
+const NEW_AMI: &str = "ami-0f1e2d3c4b5a69788";
+const BLUE_SIZE: GroupCapacity = GroupCapacity {
+    min: 2,
+    max: 4,
+    desired: 3,
+};
+
+/// How a service's groups serve.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Two target groups behind a listener, one group each.
+    Route,
+    /// One target group that the groups attach to in turn.
+    Attach,
+}
+
+fn listener(name: &str) -> Route {
+    Route::Listener(format!("{ELB}:listener/app/shop/{name}/1"))
+}
+fn target_group(name: &str, side: &str) -> String {
+    format!("{ELB}:targetgroup/{name}-{side}/1")
+}
+fn shared_target_group(name: &str) -> String {
+    format!("{ELB}:targetgroup/{name}/1")
+}
+
+/// Three services in a chain (`a`, then `b`, then `c`), each on two Auto
+/// Scaling groups `NAME-a` (blue) and `NAME-b` (green), releases 1.0.0 on
+/// the old AMI and 2.0.0 on the new one.
+fn matrix(shapes: [Shape; 3], defaults: &str) -> String {
+    let service = |name: &str, shape: Shape, provides: &str, consumes: &str| {
+        let deploy = match shape {
+            Shape::Route => format!(
+                "      listener: {}\n      target_groups: [{}, {}]\n",
+                listener(name).arn(),
+                target_group(name, "a"),
+                target_group(name, "b")
+            ),
+            Shape::Attach => format!("      target_group: {}\n", shared_target_group(name)),
+        };
+        format!(
+            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{ami: {OLD_AMI}, provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{ami: {NEW_AMI}, provides: {{{name}-api: [{provides}]}}, consumes: {{{}}}}}\n    deploy:\n{deploy}      asg: {{groups: [{name}-a, {name}-b]}}\n",
+            consumes.replace("VERSION", "^1"),
+            consumes.replace("VERSION", "^2"),
+        )
+    };
+    format!(
+        "version: 1\ndefaults:\n  deploy:\n{defaults}\nservices:\n{}{}{}",
+        service("a", shapes[0], "1.0.0, 2.0.0", ""),
+        service("b", shapes[1], "1.0.0, 2.0.0", "a-api: \"VERSION\""),
+        service("c", shapes[2], "2.0.0", "b-api: \"VERSION\""),
+    )
+}
+
+const FAST: &str = "    strategy: all-at-once\n    bake: 30ms";
+
+struct Shop {
+    setup: super::runs::Setup,
+    shapes: [Shape; 3],
+}
+
+/// The matrix, its plan, and a fake cloud with blue's groups serving.
+fn shop(shapes: [Shape; 3]) -> Shop {
+    let setup = super::runs::setup(&matrix(shapes, FAST));
+    let cloud = &setup.cloud;
+    for (name, shape) in ["a", "b", "c"].into_iter().zip(shapes) {
+        let (blue_tgs, green_tgs) = match shape {
+            Shape::Route => {
+                cloud.put_route(&listener(name), Forward::to(&target_group(name, "a")));
+                (vec![target_group(name, "a")], vec![target_group(name, "b")])
+            }
+            Shape::Attach => (vec![shared_target_group(name)], Vec::new()),
+        };
+        cloud.put_group(
+            &format!("{name}-a"),
+            &format!("lt-{name}"),
+            OLD_AMI,
+            BLUE_SIZE,
+            &blue_tgs.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        cloud.put_group(
+            &format!("{name}-b"),
+            &format!("lt-{name}"),
+            OLD_AMI,
+            GroupCapacity::default(),
+            &green_tgs.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+    Shop { setup, shapes }
+}
+
+impl Shop {
+    fn group(&self, name: &str) -> cutover_executor::AutoScalingGroup {
+        self.setup.cloud.group(name).expect("group")
+    }
+
+    /// Whether production traffic of `name` reaches only green's group.
+    fn on_green(&self, name: &str) -> bool {
+        let index = ["a", "b", "c"]
+            .iter()
+            .position(|n| *n == name)
+            .expect("name");
+        match self.shapes[index] {
+            Shape::Route => self
+                .setup
+                .cloud
+                .route(&listener(name))
+                .is_some_and(|f| f.percent_to(&target_group(name, "b")) == 100),
+            Shape::Attach => {
+                let tg = shared_target_group(name);
+                !self.group(&format!("{name}-a")).target_groups.contains(&tg)
+                    && self.group(&format!("{name}-b")).target_groups.contains(&tg)
+            }
+        }
+    }
+
+    fn on_blue(&self, name: &str) -> bool {
+        let index = ["a", "b", "c"]
+            .iter()
+            .position(|n| *n == name)
+            .expect("name");
+        match self.shapes[index] {
+            Shape::Route => self
+                .setup
+                .cloud
+                .route(&listener(name))
+                .is_some_and(|f| f.percent_to(&target_group(name, "a")) == 100),
+            Shape::Attach => {
+                let tg = shared_target_group(name);
+                self.group(&format!("{name}-a")).target_groups.contains(&tg)
+                    && !self.group(&format!("{name}-b")).target_groups.contains(&tg)
+            }
+        }
+    }
+}
+
+fn instance_images(group: &cutover_executor::AutoScalingGroup) -> Vec<&str> {
+    group
+        .instances
+        .iter()
+        .map(|i| i.image.as_deref().unwrap_or("?"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_release_launches_the_new_ami_on_green_at_blues_size_before_the_route_moves() {
+    let shop = shop([Shape::Route; 3]);
+    let report = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&shop.setup.plan, &shop.setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    for name in ["a", "b", "c"] {
+        assert!(shop.on_green(name), "{name} on green");
+        let green = shop.group(&format!("{name}-b"));
+        assert_eq!(green.capacity, BLUE_SIZE);
+        assert_eq!(green.template_image.as_deref(), Some(NEW_AMI));
+        assert_eq!(instance_images(&green), [NEW_AMI; 3]);
+        let blue = shop.group(&format!("{name}-a"));
+        assert_eq!(blue.capacity, BLUE_SIZE, "blue is kept for rollback");
+        assert_eq!(instance_images(&blue), [OLD_AMI; 3]);
+    }
+    // Green is ready (image, size) before its route changes.
+    let events = journal_events(&shop.setup.journal);
+    let position = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted).expect("event");
+    let image_set =
+        position(&|e| matches!(e, Event::GroupImageSet { service, .. } if service == "a"));
+    let scaled = position(&|e| matches!(e, Event::GroupScaled { service, .. } if service == "a"));
+    let ready = position(
+        &|e| matches!(e, Event::GatePassed { service, gate } if service == "a" && gate == "asg-ready"),
+    );
+    let switched = position(&|e| matches!(e, Event::RouteSet { service, .. } if service == "a"));
+    assert!(image_set < scaled && scaled < ready && ready < switched);
+}
+
+#[tokio::test]
+async fn groups_that_share_a_target_group_take_turns_attaching() {
+    let shop = shop([Shape::Attach; 3]);
+    let report = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&shop.setup.plan, &shop.setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    assert_eq!(report.switched, ["a", "b", "c"]);
+    for name in ["a", "b", "c"] {
+        assert!(shop.on_green(name), "only {name}-b attached");
+        assert_eq!(
+            instance_images(&shop.group(&format!("{name}-b"))),
+            [NEW_AMI; 3]
+        );
+    }
+    // Both serve (attach, healthy) before blue leaves (detach, drained).
+    let steps: Vec<String> = journal_events(&shop.setup.journal)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::GroupAttached { service, group } if service == "a" => {
+                Some(format!("attach {group}"))
+            }
+            Event::GroupDetached { service, group } if service == "a" => {
+                Some(format!("detach {group}"))
+            }
+            Event::GatePassed { service, gate } if service == "a" => Some(gate),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "asg-ready",
+            "attach a-b",
+            "attached-healthy",
+            "detach a-a",
+            "drained"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn retired_blue_groups_get_their_size_back_before_traffic_returns() {
+    let shop = shop([Shape::Route, Shape::Attach, Shape::Route]);
+    let report = runner(
+        shop.setup.cloud.clone(),
+        NoHealthGate,
+        Settings {
+            retire_blue: true,
+            ..settings()
+        },
+    )
+    .execute(&shop.setup.plan, &shop.setup.journal)
+    .await
+    .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    for name in ["a", "b", "c"] {
+        let blue = shop.group(&format!("{name}-a"));
+        assert_eq!((blue.capacity.min, blue.capacity.desired), (0, 0));
+        assert_eq!(blue.capacity.max, BLUE_SIZE.max, "max is kept");
+        assert!(blue.instances.is_empty());
+    }
+
+    let report = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .rollback(&shop.setup.journal)
+        .await
+        .expect("rolls back");
+    assert_eq!(report.outcome, Outcome::RolledBack, "{:?}", report.failure);
+    for name in ["a", "b", "c"] {
+        assert!(shop.on_blue(name), "{name} back on blue");
+        let blue = shop.group(&format!("{name}-a"));
+        assert_eq!(blue.capacity, BLUE_SIZE);
+        assert_eq!(instance_images(&blue), [OLD_AMI; 3]);
+    }
+    // For each service, blue's size first, then its traffic.
+    let events = journal_events(&shop.setup.journal);
+    let rollback = events
+        .iter()
+        .rposition(|e| matches!(e, Event::RunStarted { command, .. } if command == "rollback"))
+        .expect("rollback run");
+    let order: Vec<String> = events[rollback..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::GroupScaled { group, .. } => Some(format!("scale {group}")),
+            Event::RouteRestored { service, .. } => Some(format!("restored {service}")),
+            Event::GroupAttached { group, .. } => Some(format!("attach {group}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "scale c-a",
+            "restored c",
+            "scale b-a",
+            "attach b-a",
+            "restored b",
+            "scale a-a",
+            "restored a"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_blue_group_on_another_ami_than_current_is_refused_before_any_change() {
+    let shop = shop([Shape::Route; 3]);
+    shop.setup.cloud.put_group(
+        "b-a",
+        "lt-b",
+        "ami-0badc0ffee0000000",
+        BLUE_SIZE,
+        &[&target_group("b", "a")],
+    );
+    let error = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&shop.setup.plan, &shop.setup.journal)
+        .await
+        .expect_err("refused");
+    let RunError::Drift(message) = &error else {
+        panic!("expected drift, got {error:?}");
+    };
+    assert!(
+        message.contains("`b-a`") && message.contains("ami-0badc0ffee0000000"),
+        "{message}"
+    );
+    let changes: Vec<String> = shop
+        .setup
+        .cloud
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_every_group_call_and_changes_nothing() {
+    let shop = shop([Shape::Route, Shape::Attach, Shape::Route]);
+    let dry = DryRun::new(shop.setup.cloud.clone());
+    let report = runner(
+        dry.clone(),
+        NoHealthGate,
+        Settings {
+            dry_run: true,
+            ..settings()
+        },
+    )
+    .execute(&shop.setup.plan, &shop.setup.journal)
+    .await
+    .expect("dry run");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    let calls = dry.calls();
+    let has = |needle: &str| calls.iter().any(|c| c.contains(needle));
+    assert!(has(&format!(
+        "CreateLaunchTemplateVersion (from a-b's version, ImageId {NEW_AMI})"
+    )));
+    assert!(has("UpdateAutoScalingGroup a-b min 2 max 4 desired 3"));
+    assert!(has("AttachLoadBalancerTargetGroups b-b"));
+    assert!(has("DetachLoadBalancerTargetGroups b-a"));
+    assert!(has("ModifyListener"));
+    for name in ["a", "b", "c"] {
+        assert!(shop.on_blue(name));
+        assert_eq!(
+            shop.group(&format!("{name}-b")).capacity,
+            GroupCapacity::default()
+        );
+    }
+    assert!(!shop.setup.journal.exists(), "a dry run writes no journal");
+}
+
+#[tokio::test]
+async fn prepared_ahead_every_green_is_ready_before_the_first_switch() {
+    let shop = shop([Shape::Route, Shape::Attach, Shape::Route]);
+    shop.setup.cloud.ready_after(Duration::from_millis(60));
+    let report = runner(
+        shop.setup.cloud.clone(),
+        NoHealthGate,
+        Settings {
+            prepare: Prepare::Ahead,
+            ..settings()
+        },
+    )
+    .execute(&shop.setup.plan, &shop.setup.journal)
+    .await
+    .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    let events = journal_events(&shop.setup.journal);
+    let first_switch = events
+        .iter()
+        .position(|e| matches!(e, Event::RouteSet { .. }))
+        .expect("a switch");
+    let ready_before: Vec<&str> = events[..first_switch]
+        .iter()
+        .filter_map(|e| match e {
+            Event::GatePassed { service, gate } if gate == "asg-ready" => Some(service.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut ready_before = ready_before;
+    ready_before.sort_unstable();
+    // A wave checks its greens once more; they pass at once.
+    ready_before.dedup();
+    assert_eq!(ready_before, ["a", "b", "c"]);
+    // Nothing is prepared twice.
+    let image_sets = events
+        .iter()
+        .filter(|e| matches!(e, Event::GroupImageSet { .. }))
+        .count();
+    assert_eq!(image_sets, 3);
+}
