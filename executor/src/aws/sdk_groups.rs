@@ -48,6 +48,12 @@ fn size(n: u32) -> i32 {
 }
 
 impl SdkCloud {
+    /// The EC2 Query API client (the sandbox sets up AMIs and launch
+    /// templates with it).
+    pub(crate) fn ec2_query(&self) -> &ec2_query::Ec2Query {
+        &self.ec2
+    }
+
     /// The names of the groups attached to `target_group`, sorted; a target
     /// group that does not exist is [`CloudError::NotFound`], not an empty list.
     pub(super) async fn attached_groups(
