@@ -1,7 +1,8 @@
 //! A local AWS sandbox for tests and the demo: moto server on 127.0.0.1 and
 //! a small shop built on it with the SDK (an ALB, a production and a test
 //! listener, a blue/green target group pair, a listener rule and ECS
-//! services per service, and a DynamoDB lock table).
+//! services per service, and a DynamoDB lock table). A service may run on
+//! two Auto Scaling groups instead of ECS ([`ShopKind`], [`Shop::build_with`]).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use crate::aws::SdkCloud;
+
+mod groups;
+
+pub use groups::{BLUE_INSTANCES, GROUP_MAX_SIZE, ShopGroups};
 
 /// The sandbox could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +262,23 @@ fn production_actions(target_group: &str) -> Vec<Action> {
     vec![authenticate, forward]
 }
 
+/// How a service of the shop runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShopKind {
+    /// ECS services `NAME-a` and `NAME-b` in cluster `shop`, behind target
+    /// groups `NAME-a` and `NAME-b` (IP targets): what [`Shop::build`] makes.
+    Ecs,
+    /// Auto Scaling groups `NAME-a` (blue, [`BLUE_INSTANCES`] instances) and
+    /// `NAME-b` (green, none), each attached to its own target group
+    /// `NAME-a` / `NAME-b`, switched by the listener rule like ECS services.
+    AsgPair,
+    /// Auto Scaling groups `NAME-a` (blue, [`BLUE_INSTANCES`] instances) and
+    /// `NAME-b` (green, none), and one target group `NAME` with only `NAME-a`
+    /// attached: switched by attaching and detaching the groups. The rules
+    /// forward to that one target group.
+    AsgShared,
+}
+
 /// One service of the shop, as built on moto.
 #[derive(Clone, Debug)]
 pub struct ShopService {
@@ -270,27 +292,54 @@ pub struct ShopService {
     pub test_listener: String,
     /// Its rule for this service (`/NAME/*`), pointed at green before the gates.
     pub test_rule: String,
-    /// `NAME-a` (blue at first) and `NAME-b`.
+    /// `NAME-a` (blue at first) and `NAME-b`; for [`ShopKind::AsgShared`],
+    /// the one target group `NAME` twice.
     pub target_groups: [String; 2],
-    /// ECS services `NAME-a` and `NAME-b` in cluster `shop`.
+    /// ECS services `NAME-a` and `NAME-b` in cluster `shop`; empty strings
+    /// for a service on Auto Scaling groups.
     pub ecs_services: [String; 2],
+    /// How it runs.
+    pub kind: ShopKind,
+    /// Its Auto Scaling groups, for [`ShopKind::AsgPair`] and [`ShopKind::AsgShared`].
+    pub asg: Option<ShopGroups>,
 }
 
 impl ShopService {
     /// The `deploy:` lines of the matrix for this service (indented for a
-    /// service entry): its rules as the production and the test route, and
-    /// its ECS services.
+    /// service entry). ECS: its rules as the production and the test route,
+    /// and its ECS services. [`ShopKind::AsgPair`]: the listener, its rule,
+    /// the target groups and `asg: {groups: [...]}`. [`ShopKind::AsgShared`]:
+    /// `target_group:` and `asg: {groups: [...]}`.
     pub fn deploy_yaml(&self) -> String {
-        format!(
-            "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n      ecs: {{cluster: shop, services: [{}, {}]}}\n",
-            self.listener,
-            self.rule,
-            self.test_rule,
-            self.target_groups[0],
-            self.target_groups[1],
-            self.ecs_services[0],
-            self.ecs_services[1]
-        )
+        match (&self.asg, self.kind) {
+            (Some(asg), ShopKind::AsgShared) => format!(
+                "    deploy:\n      target_group: {}\n      asg: {{groups: [{}, {}]}}\n",
+                asg.target_group
+                    .as_deref()
+                    .unwrap_or(&self.target_groups[0]),
+                asg.groups[0],
+                asg.groups[1]
+            ),
+            (Some(asg), _) => format!(
+                "    deploy:\n      listener: {}\n      rule: {}\n      target_groups: [{}, {}]\n      asg: {{groups: [{}, {}]}}\n",
+                self.listener,
+                self.rule,
+                self.target_groups[0],
+                self.target_groups[1],
+                asg.groups[0],
+                asg.groups[1]
+            ),
+            (None, _) => format!(
+                "    deploy:\n      listener: {}\n      rule: {}\n      test_listener: {}\n      target_groups: [{}, {}]\n      ecs: {{cluster: shop, services: [{}, {}]}}\n",
+                self.listener,
+                self.rule,
+                self.test_rule,
+                self.target_groups[0],
+                self.target_groups[1],
+                self.ecs_services[0],
+                self.ecs_services[1]
+            ),
+        }
     }
 }
 
@@ -306,8 +355,19 @@ pub struct Shop {
 }
 
 impl Shop {
-    /// Builds the shop for `names` on the moto server.
+    /// Builds the shop for `names` on the moto server, every service on ECS.
     pub async fn build(moto: &MotoServer, names: &[&str]) -> Result<Self, SandboxError> {
+        let specs: Vec<(&str, ShopKind)> =
+            names.iter().map(|name| (*name, ShopKind::Ecs)).collect();
+        Self::build_with(moto, &specs).await
+    }
+
+    /// Builds the shop on the moto server: each service (name and kind) in
+    /// the order given. ECS services are built as [`Shop::build`] builds them.
+    pub async fn build_with(
+        moto: &MotoServer,
+        specs: &[(&str, ShopKind)],
+    ) -> Result<Self, SandboxError> {
         let config = moto.sdk_config().await;
         let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
         let ecs = aws_sdk_ecs::Client::new(&config);
@@ -317,7 +377,7 @@ impl Shop {
         let balancer = elb
             .create_load_balancer()
             .name("shop")
-            .set_subnets(Some(subnets))
+            .set_subnets(Some(subnets.clone()))
             .send()
             .await
             .map_err(aws("CreateLoadBalancer"))?;
@@ -356,9 +416,22 @@ impl Shop {
 
         let mut services = Vec::new();
         let mut listeners: Option<(String, String)> = None;
-        for (index, name) in names.iter().enumerate() {
+        for (index, (name, kind)) in specs.iter().enumerate() {
+            let kind = *kind;
             let mut groups = Vec::new();
-            for side in ["a", "b"] {
+            if kind != ShopKind::Ecs {
+                let names = match kind {
+                    ShopKind::AsgShared => vec![(*name).to_owned()],
+                    _ => vec![format!("{name}-a"), format!("{name}-b")],
+                };
+                for group in names {
+                    groups.push(groups::instance_target_group(&elb, &vpc, &group).await?);
+                }
+                if groups.len() == 1 {
+                    groups.push(groups[0].clone());
+                }
+            }
+            for side in ["a", "b"].into_iter().filter(|_| kind == ShopKind::Ecs) {
                 let created = elb
                     .create_target_group()
                     .name(format!("{name}-{side}"))
@@ -453,6 +526,31 @@ impl Shop {
                         .to_owned(),
                 );
             }
+            let pair = |list: Vec<String>| -> [String; 2] {
+                let mut list = list.into_iter();
+                [
+                    list.next().unwrap_or_default(),
+                    list.next().unwrap_or_default(),
+                ]
+            };
+            if kind != ShopKind::Ecs {
+                let [rule, test_rule] = pair(rules);
+                let target_groups = pair(groups);
+                let asg =
+                    groups::auto_scaling_groups(moto, name, kind, &target_groups, &subnets).await?;
+                services.push(ShopService {
+                    name: (*name).to_owned(),
+                    listener,
+                    rule,
+                    test_listener,
+                    test_rule,
+                    target_groups,
+                    ecs_services: [String::new(), String::new()],
+                    kind,
+                    asg: Some(asg),
+                });
+                continue;
+            }
             let task_definition = ecs
                 .register_task_definition()
                 .family(*name)
@@ -508,13 +606,6 @@ impl Shop {
                 }
                 ecs_services.push(service);
             }
-            let pair = |list: Vec<String>| -> [String; 2] {
-                let mut list = list.into_iter();
-                [
-                    list.next().unwrap_or_default(),
-                    list.next().unwrap_or_default(),
-                ]
-            };
             let [rule, test_rule] = pair(rules);
             services.push(ShopService {
                 name: (*name).to_owned(),
@@ -524,6 +615,8 @@ impl Shop {
                 test_rule,
                 target_groups: pair(groups),
                 ecs_services: pair(ecs_services),
+                kind,
+                asg: None,
             });
         }
         Ok(Shop {

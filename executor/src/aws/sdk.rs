@@ -9,6 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple, TargetHealthStateEnum,
 };
 
+use super::sdk_groups::ec2_query::Ec2Query;
 use super::{
     ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AutoScalingGroup, Cloud, CloudError,
     Container, EcsService, Forward, GroupCapacity, Lease, Route, RouteState, Target, TargetHealth,
@@ -29,7 +30,10 @@ pub struct AwsOptions {
 /// AWS through the official SDK.
 #[derive(Clone, Debug)]
 pub struct SdkCloud {
-    elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(super) elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(super) autoscaling: aws_sdk_autoscaling::Client,
+    /// EC2 through its Query API (see `ec2_query.rs`).
+    pub(super) ec2: Ec2Query,
     ecs: aws_sdk_ecs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
@@ -42,6 +46,9 @@ const THROTTLING: &[&str] = &[
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "ProvisionedThroughputExceededException",
+    // Auto Scaling: another change of the group is under way.
+    "ResourceContention",
+    "ScalingActivityInProgress",
 ];
 
 /// Codes that mean "no such thing".
@@ -55,7 +62,7 @@ const NOT_FOUND: &[&str] = &[
     "ResourceNotFoundException",
 ];
 
-fn cloud_error<E>(
+pub(super) fn cloud_error<E>(
     operation: &'static str,
     error: aws_sdk_elasticloadbalancingv2::error::SdkError<E>,
 ) -> CloudError
@@ -111,6 +118,8 @@ impl SdkCloud {
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         SdkCloud {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            ec2: Ec2Query::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),

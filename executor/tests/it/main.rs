@@ -1,6 +1,7 @@
 //! Integration tests of the executor: runs against the in-memory fake, and
 //! the SDK-backed cloud against moto server.
 
+mod asg;
 mod gates;
 mod groups;
 mod locking;
