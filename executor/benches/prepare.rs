@@ -118,7 +118,12 @@ fn cutover(bencher: divan::Bencher, prepare: Prepare) {
         let report = runtime
             .block_on(runner.execute(&plan, &journal))
             .expect("runs");
-        assert_eq!(report.switched.len(), SERVICES.len(), "{:?}", report.failure);
+        assert_eq!(
+            report.switched.len(),
+            SERVICES.len(),
+            "{:?}",
+            report.failure
+        );
         std::fs::remove_file(&journal).expect("fresh journal per run");
     });
 }

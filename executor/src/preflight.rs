@@ -86,6 +86,7 @@ async fn observe_groups<C: Cloud, G: HealthGate>(
 ) -> Result<(Sides, Vec<Event>), RunError> {
     let blue = sides.blue.clone();
     let mut capacity = Vec::new();
+    let mut blue_template = None;
     for (side, of) in [("blue", blue.as_str()), ("green", switch.other(&blue))] {
         let Some(name) = switch.group_for(of) else {
             continue;
@@ -98,6 +99,7 @@ async fn observe_groups<C: Cloud, G: HealthGate>(
             capacity: group.capacity,
         });
         if side == "blue" {
+            blue_template = group.template.clone();
             sides.blue_capacity = Some(group.capacity);
             if let Some(current) = &switch.current_ami
                 && let Some(instance) = group
@@ -113,11 +115,25 @@ async fn observe_groups<C: Cloud, G: HealthGate>(
                     switch.from
                 )));
             }
-        } else if switch.ami.is_some() && group.template.is_none() {
-            return Err(RunError::Refused(format!(
-                "`{}`: green's Auto Scaling group `{name}` launches from no launch template (a launch configuration or a mixed-instances policy); cutover gives the new AMI through a launch template version",
-                switch.service
-            )));
+        } else if switch.ami.is_some() {
+            let Some((template, _)) = &group.template else {
+                return Err(RunError::Refused(format!(
+                    "`{}`: green's Auto Scaling group `{name}` launches from no launch template (a launch configuration or a mixed-instances policy); cutover gives the new AMI through a launch template version",
+                    switch.service
+                )));
+            };
+            // A new version of a template blue launches as `$Latest` would
+            // put the new AMI on blue's next instance too.
+            if let Some((blue_id, version)) = &blue_template
+                && blue_id == template
+                && version == "$Latest"
+            {
+                let blue_group = switch.group_for(&blue).unwrap_or_default();
+                return Err(RunError::Refused(format!(
+                    "`{}`: blue's Auto Scaling group `{blue_group}` launches `$Latest` of launch template `{template}`, which green's new version would become, so blue would launch the new AMI too; pin blue's group to a version number first (`aws autoscaling update-auto-scaling-group --auto-scaling-group-name {blue_group} --launch-template LaunchTemplateId={template},Version=N`)",
+                    switch.service
+                )));
+            }
         }
     }
     Ok((sides, capacity))

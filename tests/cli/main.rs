@@ -70,6 +70,7 @@ mod execute;
 mod features;
 mod first_hour;
 mod gates;
+mod groups;
 mod health;
 mod msrv;
 mod plan;

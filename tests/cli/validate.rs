@@ -70,7 +70,11 @@ fn each_invalid_file_reports_its_own_code() {
 
 #[test]
 fn sample_matrices_are_valid() {
-    for file in ["matrices/shop.yaml", "matrices/minimal.yaml", "matrices/fleet.yaml"] {
+    for file in [
+        "matrices/shop.yaml",
+        "matrices/minimal.yaml",
+        "matrices/fleet.yaml",
+    ] {
         let run = cutover(&["validate", file]);
         assert_eq!(run.code, 0, "{}", run.transcript());
     }

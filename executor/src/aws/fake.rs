@@ -89,6 +89,8 @@ struct FakeGroup {
     capacity: GroupCapacity,
     template: String,
     version: u32,
+    /// Launches `$Latest` of its template rather than a version number.
+    latest: bool,
     image: String,
     instances: Vec<FakeInstance>,
     target_groups: Vec<String>,
@@ -128,7 +130,14 @@ impl State {
         Some(AutoScalingGroup {
             name: name.to_owned(),
             capacity: group.capacity,
-            template: Some((group.template.clone(), group.version.to_string())),
+            template: Some((
+                group.template.clone(),
+                if group.latest {
+                    "$Latest".to_owned()
+                } else {
+                    group.version.to_string()
+                },
+            )),
             template_image: Some(group.image.clone()),
             instances: group
                 .instances
@@ -301,6 +310,7 @@ impl FakeCloud {
                 capacity,
                 template: template.to_owned(),
                 version: 1,
+                latest: false,
                 image: image.to_owned(),
                 instances: Vec::new(),
                 target_groups: target_groups.iter().map(|t| (*t).to_owned()).collect(),
@@ -308,6 +318,13 @@ impl FakeCloud {
         );
         state.reconcile(name);
         state.ready_after = ready_after;
+    }
+
+    /// Makes a group launch `$Latest` of its launch template.
+    pub fn launch_latest(&self, name: &str) {
+        if let Some(group) = self.state().groups.get_mut(name) {
+            group.latest = true;
+        }
     }
 
     /// An Auto Scaling group as it is now, if it exists.

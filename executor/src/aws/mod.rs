@@ -3,6 +3,7 @@
 //! [`FakeCloud`] keeps state in memory for tests of the run's state machine.
 
 mod dry_run;
+mod ec2_query;
 mod fake;
 mod sdk;
 mod sdk_groups;

@@ -9,7 +9,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple, TargetHealthStateEnum,
 };
 
-use super::sdk_groups::ec2_query::Ec2Query;
+use super::ec2_query::Ec2Query;
 use super::{
     ALARMS_PER_CALL, ActionRecord, Alarm, AlarmState, AutoScalingGroup, Cloud, CloudError,
     Container, EcsService, Forward, GroupCapacity, Lease, Route, RouteState, Target, TargetHealth,

@@ -3,10 +3,6 @@
 //! Auto Scaling goes through `aws-sdk-autoscaling`; the three EC2 calls
 //! through the small Query API client of `ec2_query.rs`.
 
-// Declared here rather than in `aws/mod.rs`; the file sits beside this one.
-#[path = "ec2_query.rs"]
-pub(super) mod ec2_query;
-
 use aws_sdk_autoscaling::error::ProvideErrorMetadata;
 use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
 
@@ -50,7 +46,7 @@ fn size(n: u32) -> i32 {
 impl SdkCloud {
     /// The EC2 Query API client (the sandbox sets up AMIs and launch
     /// templates with it).
-    pub(crate) fn ec2_query(&self) -> &ec2_query::Ec2Query {
+    pub(crate) fn ec2_query(&self) -> &super::ec2_query::Ec2Query {
         &self.ec2
     }
 

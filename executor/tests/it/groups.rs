@@ -325,6 +325,31 @@ async fn a_blue_group_on_another_ami_than_current_is_refused_before_any_change()
 }
 
 #[tokio::test]
+async fn a_blue_group_on_the_latest_version_of_greens_template_is_refused() {
+    let shop = shop([Shape::Route; 3]);
+    shop.setup.cloud.launch_latest("c-a");
+    let error = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&shop.setup.plan, &shop.setup.journal)
+        .await
+        .expect_err("refused");
+    let RunError::Refused(message) = &error else {
+        panic!("expected a refusal, got {error:?}");
+    };
+    assert!(
+        message.contains("`c-a` launches `$Latest` of launch template `lt-c`"),
+        "{message}"
+    );
+    assert!(
+        shop.setup
+            .cloud
+            .calls()
+            .iter()
+            .all(|c| c.starts_with("Describe")),
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
 async fn a_dry_run_lists_every_group_call_and_changes_nothing() {
     let shop = shop([Shape::Route, Shape::Attach, Shape::Route]);
     let dry = DryRun::new(shop.setup.cloud.clone());
