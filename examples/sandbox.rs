@@ -1,7 +1,7 @@
 //! A local stand-in for AWS and the services' Actuators, for `scripts/demo`
 //! and for trying `cutover` by hand: moto server and small Actuator servers
-//! on 127.0.0.1, a four-service shop on the emulated ALB and ECS, and its
-//! matrix.
+//! on 127.0.0.1, a five-service shop on the emulated ALB (four services on
+//! ECS, one on EC2 Auto Scaling groups), and its matrix.
 //!
 //! ```text
 //! sandbox up DIR       # writes DIR/matrix.yaml, DIR/endpoint; runs until DIR/stop exists
@@ -18,18 +18,29 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::routing::get;
-use cutover_executor::sandbox::{MotoServer, Shop, ShopService, sdk_config_at};
+use cutover_executor::sandbox::{MotoServer, Shop, ShopKind, ShopService, sdk_config_at};
 use cutover_executor::{Cloud, Route, SdkCloud};
 
 type Error = Box<dyn std::error::Error>;
 
 /// `ledger` first; each later service needs the one before it at 2.x.
-const CHAIN: [(&str, Option<&str>); 4] = [
+const CHAIN: [(&str, Option<&str>); 5] = [
     ("ledger", None),
     ("payments", Some("ledger")),
     ("orders", Some("payments")),
     ("gateway", Some("orders")),
+    ("web", Some("gateway")),
 ];
+
+/// How each service runs: `web` on two Auto Scaling groups, each behind
+/// its own target group; the others on ECS.
+fn kind(name: &str) -> ShopKind {
+    if name == "web" {
+        ShopKind::AsgPair
+    } else {
+        ShopKind::Ecs
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -45,7 +56,8 @@ async fn main() -> Result<(), Error> {
 async fn up(dir: &Path) -> Result<(), Error> {
     let moto = MotoServer::start().await?;
     let names: Vec<&str> = CHAIN.iter().map(|(name, _)| *name).collect();
-    let shop = Shop::build(&moto, &names).await?;
+    let kinds: Vec<(&str, ShopKind)> = names.iter().map(|n| (*n, kind(n))).collect();
+    let shop = Shop::build_with(&moto, &kinds).await?;
     let actuator = actuator(
         names
             .iter()
@@ -86,8 +98,9 @@ fn shop_json(services: &BTreeMap<&str, &ShopService>) -> serde_json::Value {
     )
 }
 
-/// The shop's matrix: a chain of four services moving 1.0.0 → 2.0.0 with
-/// canary steps, each green checked through its Actuator stand-in.
+/// The shop's matrix: a chain of five services moving 1.0.0 → 2.0.0 with
+/// canary steps, each green checked through its Actuator stand-in; a new
+/// image for the ECS services, a new AMI for `web`.
 fn matrix(shop: &Shop, actuator: &str) -> Result<String, Error> {
     let mut matrix = String::from(
         "version: 1\ndefaults:\n  health: {timeout: 1s, retries: 1, require: [db]}\n  deploy: {strategy: canary, steps: [25, 100], bake: 1s}\nservices:\n",
@@ -96,9 +109,15 @@ fn matrix(shop: &Shop, actuator: &str) -> Result<String, Error> {
         let consumes =
             |v: &str| provider.map_or_else(String::new, |p| format!("{p}-api: \"^{v}\""));
         let service = shop.service(name).ok_or("service")?;
+        let artifact = |version: &str, index: usize| match &service.asg {
+            Some(groups) => format!("ami: {}", groups.amis[index]),
+            None => format!("image: \"registry.local/{name}:{version}\""),
+        };
         matrix.push_str(&format!(
-            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{image: \"registry.local/{name}:1.0.0\", provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{image: \"registry.local/{name}:2.0.0\", provides: {{{name}-api: [1.0.0, 2.0.0]}}, consumes: {{{}}}}}\n{}      health: {actuator}/{name}/actuator\n",
+            "  {name}:\n    current: 1.0.0\n    target: 2.0.0\n    releases:\n      1.0.0: {{{}, provides: {{{name}-api: 1.0.0}}, consumes: {{{}}}}}\n      2.0.0: {{{}, provides: {{{name}-api: [1.0.0, 2.0.0]}}, consumes: {{{}}}}}\n{}      health: {actuator}/{name}/actuator\n",
+            artifact("1.0.0", 0),
             consumes("1"),
+            artifact("2.0.0", 1),
             consumes("2"),
             service.deploy_yaml(),
         ));

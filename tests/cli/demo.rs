@@ -29,6 +29,7 @@ fn the_demo_runs_the_real_commands_and_shows_the_routes() {
         "$ cutover execute plan.json --endpoint-url http://127.0.0.1:",
         "  `ledger`: 100 % to `ledger-a` (blue)",
         "  `gateway`: 100 % to `gateway-b` (green)",
+        "  `web`: 100 % to `web-b` (green)",
         "outcome: succeeded",
         "$ cutover rollback plan.journal.jsonl",
         "outcome: rolled-back",
