@@ -392,6 +392,8 @@ impl FakeCloud {
 
 impl Cloud for FakeCloud {
     async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
             Route::Rule(_) => "DescribeRules",
@@ -417,6 +419,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let operation = match route {
             Route::Listener(_) => "ModifyListener",
             Route::Rule(_) => "ModifyRule",
@@ -445,6 +449,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
         if let Some(targets) = state.group_targets(target_group) {
             let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
@@ -464,6 +470,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn ecs_service(&self, cluster: &str, service: &str) -> Result<EcsService, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("DescribeServices", format!("{cluster}/{service}"))?;
         let key = (cluster.to_owned(), service.to_owned());
         let never_steady = state.never_steady.contains(&key);
@@ -497,6 +505,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn containers(&self, task_definition: &str) -> Result<Vec<Container>, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let state = self.read("DescribeTaskDefinition", task_definition.to_owned())?;
         state
             .task_definitions
@@ -515,6 +525,8 @@ impl Cloud for FakeCloud {
         container: &str,
         image: &str,
     ) -> Result<String, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "UpdateService",
             format!("{cluster}/{service} {container}={image}"),
@@ -561,6 +573,8 @@ impl Cloud for FakeCloud {
         service: &str,
         desired: u32,
     ) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "UpdateService",
             format!("{cluster}/{service} desired={desired}"),
@@ -584,11 +598,15 @@ impl Cloud for FakeCloud {
     }
 
     async fn targets(&self, target_group: &str) -> Result<Vec<Target>, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
         Ok(state.group_targets(target_group).unwrap_or_default())
     }
 
     async fn auto_scaling_group(&self, name: &str) -> Result<AutoScalingGroup, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("DescribeAutoScalingGroups", name.to_owned())?;
         state
             .group_view(name)
@@ -596,6 +614,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn set_group_image(&self, name: &str, image: &str) -> Result<String, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) =
             self.call("CreateLaunchTemplateVersion", format!("{name} {image}"))?;
         let group = state
@@ -613,6 +633,8 @@ impl Cloud for FakeCloud {
         name: &str,
         capacity: GroupCapacity,
     ) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) =
             self.call("UpdateAutoScalingGroup", format!("{name} {capacity}"))?;
         state.reconcile(name);
@@ -626,6 +648,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn replace_instance(&self, name: &str, instance: &str) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "TerminateInstanceInAutoScalingGroup",
             format!("{name} {instance}"),
@@ -640,6 +664,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn attach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "AttachLoadBalancerTargetGroups",
             format!("{name} {target_group}"),
@@ -655,6 +681,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn detach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "DetachLoadBalancerTargetGroups",
             format!("{name} {target_group}"),
@@ -668,6 +696,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let state = self.read("DescribeAlarms", names.join(","))?;
         Ok(names
             .iter()
@@ -676,6 +706,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, now: u64) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("PutItem", format!("{table} {}", lease.key))?;
         let key = (table.to_owned(), lease.key.clone());
         match state.leases.get(&key) {
@@ -690,6 +722,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn read_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let state = self.read("GetItem", format!("{table} {key}"))?;
         Ok(state
             .leases
@@ -698,6 +732,8 @@ impl Cloud for FakeCloud {
     }
 
     async fn release_lease(&self, table: &str, key: &str, holder: &str) -> Result<(), CloudError> {
+        // Every call yields, as a network call would.
+        tokio::task::yield_now().await;
         let mut state = self.read("DeleteItem", format!("{table} {key}"))?;
         let map_key = (table.to_owned(), key.to_owned());
         if state

@@ -424,3 +424,115 @@ async fn prepared_ahead_every_green_is_ready_before_the_first_switch() {
         .count();
     assert_eq!(image_sets, 3);
 }
+
+/// Signals once the run has written `after` records.
+struct KillAfter {
+    after: usize,
+    seen: std::sync::atomic::AtomicUsize,
+    kill: tokio::sync::watch::Sender<bool>,
+}
+
+impl cutover_executor::Observer for KillAfter {
+    fn record(&self, _record: &cutover_executor::Record) {
+        let seen = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if seen == self.after {
+            let _ = self.kill.send(true);
+        }
+    }
+}
+
+/// Runs the plan, dropping the run (as a kill would: no cleanup, no
+/// rollback) at its first await after record `after`; `None` kills nothing.
+/// Returns how many records the run wrote.
+async fn run_killed_after(shop: &Shop, settings: Settings, after: Option<usize>) -> usize {
+    let (kill, mut killed) = tokio::sync::watch::channel(false);
+    let observer = std::sync::Arc::new(KillAfter {
+        after: after.unwrap_or(usize::MAX),
+        seen: std::sync::atomic::AtomicUsize::new(0),
+        kill,
+    });
+    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
+    let runner = cutover_executor::Runner::new(
+        shop.setup.cloud.clone(),
+        NoHealthGate,
+        settings,
+        observer.clone(),
+        cancelled,
+    );
+    tokio::select! {
+        report = runner.execute(&shop.setup.plan, &shop.setup.journal) => {
+            let report = report.expect("runs");
+            assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+        }
+        _ = killed.wait_for(|k| *k) => {}
+    }
+    observer.seen.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn a_run_killed_after_any_record_resumes_or_rolls_back_to_a_consistent_fleet() {
+    let shapes = [Shape::Route, Shape::Attach, Shape::Route];
+    let retiring = || Settings {
+        retire_blue: true,
+        ..settings()
+    };
+    let total = run_killed_after(&shop(shapes), retiring(), None).await;
+    assert!(total > 40, "a run of three services writes {total} records");
+    // Kill points that left `b`'s two groups both attached: the loop does
+    // reach the middle of a switch.
+    let mut both_attached = 0;
+    for after in 1..total {
+        for resume in [true, false] {
+            let shop = shop(shapes);
+            run_killed_after(&shop, retiring(), Some(after)).await;
+            let tg = shared_target_group("b");
+            if shop.group("b-a").target_groups.contains(&tg)
+                && shop.group("b-b").target_groups.contains(&tg)
+            {
+                both_attached += 1;
+            }
+            if !shop.setup.journal.exists() {
+                // Killed before the journal was opened: nothing was changed.
+                assert!(["a", "b", "c"].iter().all(|n| shop.on_blue(n)));
+                continue;
+            }
+            let recovery = runner(shop.setup.cloud.clone(), NoHealthGate, retiring());
+            let at = format!(
+                "killed after record {after}, then {}",
+                if resume { "resume" } else { "rollback" }
+            );
+            if resume {
+                let report = recovery.resume(&shop.setup.journal).await.expect(&at);
+                assert!(
+                    matches!(report.outcome, Outcome::Succeeded | Outcome::NothingToDo),
+                    "{at}: {:?} {:?}",
+                    report.outcome,
+                    report.failure
+                );
+                for name in ["a", "b", "c"] {
+                    assert!(shop.on_green(name), "{at}: {name} on green");
+                    let green = shop.group(&format!("{name}-b"));
+                    assert_eq!(green.capacity, BLUE_SIZE, "{at}: {name}-b");
+                    assert_eq!(instance_images(&green), [NEW_AMI; 3], "{at}: {name}-b");
+                    let blue = shop.group(&format!("{name}-a"));
+                    assert_eq!(blue.capacity.desired, 0, "{at}: {name}-a retired");
+                }
+            } else {
+                let report = recovery.rollback(&shop.setup.journal).await.expect(&at);
+                assert_eq!(
+                    report.outcome,
+                    Outcome::RolledBack,
+                    "{at}: {:?}",
+                    report.failure
+                );
+                for name in ["a", "b", "c"] {
+                    assert!(shop.on_blue(name), "{at}: {name} on blue");
+                    let blue = shop.group(&format!("{name}-a"));
+                    assert_eq!(blue.capacity, BLUE_SIZE, "{at}: {name}-a");
+                    assert_eq!(instance_images(&blue), [OLD_AMI; 3], "{at}: {name}-a");
+                }
+            }
+        }
+    }
+    assert!(both_attached > 0, "no kill point left `b` mid-switch");
+}
