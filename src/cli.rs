@@ -58,7 +58,8 @@ pub struct RunArgs {
     /// Leave things as they are on failure, for inspection.
     #[arg(long)]
     pub no_rollback: bool,
-    /// After the last wave has baked, scale the blue ECS services to 0.
+    /// After the last wave has baked, scale the blue ECS services and Auto
+    /// Scaling groups to 0 (recording their size, for `rollback`).
     #[arg(long)]
     pub retire_blue: bool,
     /// DynamoDB table for the lock (hash key `lock_key`, a string).
