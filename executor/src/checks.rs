@@ -61,9 +61,16 @@ pub(crate) fn environment(
         ("CUTOVER_FROM", switch.from.clone()),
         ("CUTOVER_TO", switch.to.clone()),
         ("CUTOVER_WAVE", switch.wave.to_string()),
-        ("CUTOVER_GREEN_TARGET_GROUP", green.to_owned()),
         ("CUTOVER_PLAN", place.plan.display().to_string()),
     ];
+    // Groups that attach in turn to one target group: before the switch,
+    // that target group is blue's.
+    if switch.attached_to.is_none() {
+        env.push(("CUTOVER_GREEN_TARGET_GROUP", green.to_owned()));
+    }
+    if let Some(group) = switch.group_for(green) {
+        env.push(("CUTOVER_GREEN_GROUP", group.to_owned()));
+    }
     if let Some(health) = &switch.health {
         env.push(("CUTOVER_HEALTH_URL", health.url.clone()));
     }
