@@ -496,19 +496,29 @@ async fn move_groups<C: Cloud, G: HealthGate>(
         .await
 }
 
+/// A group and the targets of a target group, read together.
+async fn group_and_targets<C: Cloud, G: HealthGate>(
+    ctx: &Context<C, G>,
+    target_group: &str,
+    group: &str,
+) -> Result<(crate::aws::AutoScalingGroup, Vec<crate::aws::Target>), String> {
+    let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
+        .await
+        .map_err(|e| e.to_string())?;
+    let targets = with_retries(ctx, || ctx.cloud.targets(target_group))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((state, targets))
+}
+
 /// Every instance of `group` is registered in `target_group` and healthy.
 async fn serving<C: Cloud, G: HealthGate>(
     ctx: &Context<C, G>,
     target_group: &str,
     group: &str,
 ) -> Result<(), String> {
-    let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (state, targets) = group_and_targets(ctx, target_group, group).await?;
     state.readiness(None)?;
-    let targets = with_retries(ctx, || ctx.cloud.targets(target_group))
-        .await
-        .map_err(|e| e.to_string())?;
     let healthy = state
         .instances
         .iter()
@@ -530,12 +540,7 @@ async fn drained<C: Cloud, G: HealthGate>(
     target_group: &str,
     group: &str,
 ) -> Result<(), String> {
-    let state = with_retries(ctx, || ctx.cloud.auto_scaling_group(group))
-        .await
-        .map_err(|e| e.to_string())?;
-    let targets = with_retries(ctx, || ctx.cloud.targets(target_group))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (state, targets) = group_and_targets(ctx, target_group, group).await?;
     let left = targets
         .iter()
         .filter(|t| state.instances.iter().any(|i| i.id == t.id))

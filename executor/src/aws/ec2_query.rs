@@ -30,18 +30,6 @@ const API_VERSION: &str = "2016-11-15";
 /// Attempts per call, the first included.
 const ATTEMPTS: u32 = 3;
 
-/// Codes of EC2 errors that mean "no such thing".
-const NOT_FOUND: &[&str] = &[
-    "InvalidLaunchTemplateId.NotFound",
-    "InvalidLaunchTemplateId.VersionNotFound",
-    "InvalidLaunchTemplateName.NotFoundException",
-    "InvalidInstanceID.NotFound",
-    "InvalidAMIID.NotFound",
-];
-
-/// Codes of EC2 errors that mean throttling.
-const THROTTLING: &[&str] = &["RequestLimitExceeded", "Throttling", "ThrottlingException"];
-
 /// Element names whose children are read; any other element is a leaf whose
 /// text is kept (and whose children, if any, are skipped).
 const CONTAINERS: &[&str] = &[
@@ -438,17 +426,7 @@ fn error_of(operation: &'static str, status: u16, body: &str) -> CloudError {
         (code, Some(message)) => format!("{code}: {message}"),
         (code, None) => code.to_owned(),
     };
-    if NOT_FOUND.contains(&code.as_str()) {
-        return CloudError::NotFound {
-            operation,
-            what: message,
-        };
-    }
-    CloudError::Service {
-        operation,
-        message,
-        throttled: THROTTLING.contains(&code.as_str()),
-    }
+    super::sdk::classified(operation, &code, message)
 }
 
 /// An element of an answer: its name, its text (for a leaf) and its

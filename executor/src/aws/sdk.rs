@@ -6,7 +6,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple, TargetHealthStateEnum,
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
 };
 
 use super::ec2_query::Ec2Query;
@@ -60,7 +60,29 @@ const NOT_FOUND: &[&str] = &[
     "ServiceNotFoundException",
     "ClusterNotFoundException",
     "ResourceNotFoundException",
+    // EC2 (through `ec2_query`).
+    "InvalidLaunchTemplateId.NotFound",
+    "InvalidLaunchTemplateId.VersionNotFound",
+    "InvalidLaunchTemplateName.NotFoundException",
+    "InvalidInstanceID.NotFound",
+    "InvalidAMIID.NotFound",
 ];
+
+/// An AWS error code and its message as a [`CloudError`]: not-found and
+/// throttling codes as such.
+pub(super) fn classified(operation: &'static str, code: &str, message: String) -> CloudError {
+    if NOT_FOUND.contains(&code) {
+        return CloudError::NotFound {
+            operation,
+            what: message,
+        };
+    }
+    CloudError::Service {
+        operation,
+        message,
+        throttled: THROTTLING.contains(&code),
+    }
+}
 
 pub(super) fn cloud_error<E>(
     operation: &'static str,
@@ -84,17 +106,7 @@ where
             text
         }
     };
-    if NOT_FOUND.contains(&code.as_str()) {
-        return CloudError::NotFound {
-            operation,
-            what: message,
-        };
-    }
-    CloudError::Service {
-        operation,
-        message,
-        throttled: THROTTLING.contains(&code.as_str()),
-    }
+    classified(operation, &code, message)
 }
 
 impl SdkCloud {
@@ -344,23 +356,11 @@ impl Cloud for SdkCloud {
     }
 
     async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
-        let out = self
-            .elb
-            .describe_target_health()
-            .target_group_arn(target_group)
-            .send()
-            .await
-            .map_err(|e| cloud_error("DescribeTargetHealth", e))?;
-        let descriptions = out.target_health_descriptions();
-        let healthy = descriptions
-            .iter()
-            .filter(|d| {
-                d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
-            })
-            .count();
+        let targets = self.target_states(target_group).await?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(TargetHealth {
-            healthy: u32::try_from(healthy).unwrap_or(u32::MAX),
-            total: u32::try_from(descriptions.len()).unwrap_or(u32::MAX),
+            healthy: count(targets.iter().filter(|t| t.state == "healthy").count()),
+            total: count(targets.len()),
         })
     }
 

@@ -112,25 +112,16 @@ impl Shop {
 
     /// Whether production traffic of `name` reaches only green's group.
     fn on_green(&self, name: &str) -> bool {
-        let index = ["a", "b", "c"]
-            .iter()
-            .position(|n| *n == name)
-            .expect("name");
-        match self.shapes[index] {
-            Shape::Route => self
-                .setup
-                .cloud
-                .route(&listener(name))
-                .is_some_and(|f| f.percent_to(&target_group(name, "b")) == 100),
-            Shape::Attach => {
-                let tg = shared_target_group(name);
-                !self.group(&format!("{name}-a")).target_groups.contains(&tg)
-                    && self.group(&format!("{name}-b")).target_groups.contains(&tg)
-            }
-        }
+        self.only_on(name, "b", "a")
     }
 
+    /// Whether production traffic of `name` reaches only blue's group.
     fn on_blue(&self, name: &str) -> bool {
+        self.only_on(name, "a", "b")
+    }
+
+    /// Whether all of `name`'s traffic reaches side `to` and none `other`.
+    fn only_on(&self, name: &str, to: &str, other: &str) -> bool {
         let index = ["a", "b", "c"]
             .iter()
             .position(|n| *n == name)
@@ -140,11 +131,16 @@ impl Shop {
                 .setup
                 .cloud
                 .route(&listener(name))
-                .is_some_and(|f| f.percent_to(&target_group(name, "a")) == 100),
+                .is_some_and(|f| f.percent_to(&target_group(name, to)) == 100),
             Shape::Attach => {
                 let tg = shared_target_group(name);
-                self.group(&format!("{name}-a")).target_groups.contains(&tg)
-                    && !self.group(&format!("{name}-b")).target_groups.contains(&tg)
+                self.group(&format!("{name}-{to}"))
+                    .target_groups
+                    .contains(&tg)
+                    && !self
+                        .group(&format!("{name}-{other}"))
+                        .target_groups
+                        .contains(&tg)
             }
         }
     }
