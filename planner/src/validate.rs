@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use crate::compat::{Catalog, Mismatch, State, state_mismatches};
 use crate::deployment::{deploy_doc, describe_missing, missing_facts};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
-use crate::matrix::{Limits, Matrix, Service, load};
+use crate::matrix::{Limits, Matrix, Service, source_file};
 use crate::overrides::{OverrideError, Overrides, apply_overrides};
 use crate::source::SourceFile;
 
@@ -61,18 +61,14 @@ fn read_and_check<E>(
     limits: &Limits,
     edit: impl FnOnce(&mut Matrix) -> Result<(), E>,
 ) -> Result<Validated, E> {
-    let (source, document) = load(path, bytes, limits);
-    let root = match document {
-        Ok(root) => root,
-        Err(diagnostic) => {
-            return Ok(Validated {
-                source,
-                matrix: None,
-                diagnostics: vec![diagnostic],
-            });
-        }
+    let source = match source_file(path, bytes, limits) {
+        Ok(source) => source,
+        Err((source, diagnostic)) => return Ok(unreadable(source, diagnostic)),
     };
-    let (mut matrix, mut diagnostics) = crate::matrix::read::read_matrix(&source, &root);
+    let (mut matrix, mut diagnostics) = match crate::matrix::read::read_matrix(&source, limits) {
+        Ok(read) => read,
+        Err(diagnostic) => return Ok(unreadable(source, diagnostic)),
+    };
     if let Some(matrix) = &mut matrix {
         edit(matrix)?;
         diagnostics.extend(check(matrix));
@@ -83,6 +79,15 @@ fn read_and_check<E>(
         matrix,
         diagnostics,
     })
+}
+
+/// The outcome for a document that could not be read at all.
+fn unreadable(source: SourceFile, diagnostic: Diagnostic) -> Validated {
+    Validated {
+        source,
+        matrix: None,
+        diagnostics: vec![diagnostic],
+    }
 }
 
 /// Every semantic problem of a structurally read matrix.

@@ -21,6 +21,7 @@ pub use deploy::{
     MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy,
 };
 pub use load::{Limits, load};
+pub(crate) use load::{non_empty, parse, source_file};
 
 use crate::source::SourceFile;
 use crate::yaml::Span;

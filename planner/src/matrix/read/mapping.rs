@@ -40,7 +40,7 @@ impl Reader<'_> {
     /// A mapping with a fixed set of keys.
     pub(super) fn fields<'n>(
         &mut self,
-        node: &'n Node,
+        node: &'n Node<'n>,
         what: &str,
         allowed: &[&'static str],
     ) -> Option<Fields<'n>> {
@@ -71,7 +71,11 @@ impl Reader<'_> {
     }
 
     /// A mapping with user-chosen keys (services, releases, APIs), duplicates reported.
-    pub(super) fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Vec<(&'n Key, &'n Node)> {
+    pub(super) fn entries<'n>(
+        &mut self,
+        node: &'n Node<'n>,
+        what: &str,
+    ) -> Vec<(&'n Key<'n>, &'n Node<'n>)> {
         let entries = match &node.value {
             Value::Map(entries) => entries,
             Value::Scalar(Scalar::Null) => return Vec::new(),
@@ -97,7 +101,7 @@ impl Reader<'_> {
 
     pub(super) fn key_text(&mut self, key: &Key, what: &str, version_key: bool) -> Option<String> {
         match &key.scalar {
-            Scalar::Str(text) => Some(text.clone()),
+            Scalar::Str(text) => Some(text.clone().into_owned()),
             Scalar::Number(_) => {
                 let raw = self.raw_span(key.span).unwrap_or_default();
                 self.error(

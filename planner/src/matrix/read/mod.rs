@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 
-use super::{Consumed, Matrix, Provided, Release, Service, Unread};
+use std::marker::PhantomData;
+
+use super::{Consumed, Limits, Matrix, Provided, Release, Service, Unread, non_empty, parse};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::fast::HashMap;
 use crate::source::SourceFile;
@@ -33,15 +35,20 @@ use versions::invalid_version;
 type What<'a> = &'a dyn Fn() -> String;
 
 /// Reads the whole document. Services whose required fields could not be
-/// read are left out of the model (their problems are reported).
-pub(crate) fn read_matrix(source: &SourceFile, root: &Node) -> (Option<Matrix>, Vec<Diagnostic>) {
+/// read are left out of the model (their problems are reported). An error
+/// when the document is not YAML, breaks a budget or is empty.
+pub(crate) fn read_matrix(
+    source: &SourceFile,
+    limits: &Limits,
+) -> Result<(Option<Matrix>, Vec<Diagnostic>), Diagnostic> {
+    let root = non_empty(parse(source, limits, PhantomData::<Node>)?)?;
     let mut reader = Reader {
         source,
         diagnostics: Vec::new(),
         unread: Unread::default(),
     };
-    let matrix = reader.matrix(root);
-    (matrix, reader.diagnostics)
+    let matrix = reader.matrix(&root);
+    Ok((matrix, reader.diagnostics))
 }
 
 struct Reader<'s> {
@@ -53,12 +60,12 @@ struct Reader<'s> {
 
 /// The known keys of one mapping, first occurrence of each.
 struct Fields<'n> {
-    entries: HashMap<&'static str, (&'n Key, &'n Node)>,
+    entries: HashMap<&'static str, (&'n Key<'n>, &'n Node<'n>)>,
     span: Span,
 }
 
 impl<'n> Fields<'n> {
-    fn get(&self, name: &str) -> Option<&'n Node> {
+    fn get(&self, name: &str) -> Option<&'n Node<'n>> {
         self.entries.get(name).map(|(_, node)| *node)
     }
 }
