@@ -208,6 +208,17 @@ where
     deserializer.deserialize_newtype_struct(SPANNED, SpannedVisitor(seed))
 }
 
+/// A seed that deserializes with `S` and adds the position (see [`spanned`]).
+pub(crate) struct SpannedSeed<S>(pub(crate) S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for SpannedSeed<S> {
+    type Value = (S::Value, Span);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        spanned(deserializer, self.0)
+    }
+}
+
 struct SpannedVisitor<S>(S);
 
 impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for SpannedVisitor<S> {
@@ -305,7 +316,8 @@ impl<'de> Deserialize<'de> for Value<'de> {
     }
 }
 
-struct ValueVisitor;
+/// Builds a [`Value`] from whatever the parser found.
+pub(crate) struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = Value<'de>;

@@ -6,20 +6,19 @@
 //! One file per concept: `mapping` (the keys of each mapping, and names used as
 //! keys), `scalars` (strings, counts), `versions` (versions and
 //! requirements), `deploy` (`deploy` and `defaults`), `gates` (`alarms` and
-//! `checks`); this file reads the
-//! services and their releases.
+//! `checks`), `stream` (services read while the document is parsed); this
+//! file reads the services and their releases.
 
 mod deploy;
 mod gates;
 mod mapping;
 mod scalars;
+mod stream;
 mod versions;
 
 use std::collections::BTreeMap;
 
 use semver::Version;
-
-use std::marker::PhantomData;
 
 use super::{Consumed, Limits, Matrix, Provided, Release, Service, Unread, non_empty, parse};
 use crate::diagnostic::{Code, Diagnostic};
@@ -41,12 +40,19 @@ pub(crate) fn read_matrix(
     source: &SourceFile,
     limits: &Limits,
 ) -> Result<(Option<Matrix>, Vec<Diagnostic>), Diagnostic> {
-    let root = non_empty(parse(source, limits, PhantomData::<Node>)?)?;
     let mut reader = Reader {
         source,
         diagnostics: Vec::new(),
         unread: Unread::default(),
+        services: BTreeMap::new(),
     };
+    let root = non_empty(parse(
+        source,
+        limits,
+        stream::RootSeed {
+            reader: &mut reader,
+        },
+    )?)?;
     let matrix = reader.matrix(&root);
     Ok((matrix, reader.diagnostics))
 }
@@ -56,6 +62,8 @@ struct Reader<'s> {
     diagnostics: Vec<Diagnostic>,
     /// What could not be read, so that checks leave its consequences unsaid.
     unread: Unread,
+    /// The services read so far (while parsing, see `stream`).
+    services: BTreeMap<String, Service>,
 }
 
 /// The known keys of one mapping, first occurrence of each.
@@ -90,7 +98,6 @@ impl Reader<'_> {
             .get("defaults")
             .map(|node| self.defaults(node))
             .unwrap_or_default();
-        let mut services = BTreeMap::new();
         match fields.get("services") {
             None => self.missing(
                 &fields,
@@ -101,14 +108,14 @@ impl Reader<'_> {
             Some(node) => {
                 for (key, node) in self.entries(node, "`services`") {
                     if let Some(service) = self.service(key, node) {
-                        services.insert(service.name.clone(), service);
+                        self.services.insert(service.name.clone(), service);
                     }
                 }
             }
         }
         Some(Matrix {
             source: self.source.clone(),
-            services,
+            services: std::mem::take(&mut self.services),
             defaults,
             unread: std::mem::take(&mut self.unread),
         })
@@ -328,6 +335,79 @@ mod tests {
     use super::mapping::closest;
     use super::versions::quote_hint;
     use super::*;
+    use crate::diagnostic::sort_diagnostics;
+
+    /// Reads `text` as a whole tree first, then reads it again while
+    /// parsing, and checks that both give the same matrix and diagnostics.
+    fn assert_streaming_reads_as_the_tree(text: &str) {
+        let limits = Limits::default();
+        let (source, document) = crate::matrix::load("m.yaml", text.as_bytes(), &limits);
+        let whole = document.map(|root| {
+            let mut reader = Reader {
+                source: &source,
+                diagnostics: Vec::new(),
+                unread: Unread::default(),
+                services: BTreeMap::new(),
+            };
+            let matrix = reader.matrix(&root);
+            let mut diagnostics = reader.diagnostics;
+            sort_diagnostics(&mut diagnostics);
+            (matrix, diagnostics)
+        });
+        let streamed = read_matrix(&source, &limits).map(|(matrix, mut diagnostics)| {
+            sort_diagnostics(&mut diagnostics);
+            (matrix, diagnostics)
+        });
+        assert_eq!(format!("{whole:#?}"), format!("{streamed:#?}"), "{text}");
+    }
+
+    #[test]
+    fn streaming_reads_as_the_whole_tree_does() {
+        let service = "{current: 1.0.0, releases: {1.0.0: {provides: {api: 1.0.0}}}}";
+        let cases = [
+            "- a\n- b\n".to_owned(),
+            "just text\n".to_owned(),
+            "~\n".to_owned(),
+            "{}\n".to_owned(),
+            "services: []\nversion: 1\n".to_owned(),
+            "services:\nversion: 1\n".to_owned(),
+            "version: 1\nservices: 3\n".to_owned(),
+            format!("version: 1\nservices:\n  a: {service}\n  a: {{current: 2}}\n"),
+            format!("version: 1\nservices: {{a: {service}}}\nservices: {{b: 1}}\n"),
+            format!("services: {{a: {service}}}\nversion: 2\nextra: 1\n"),
+            "version: 1\nservices:\n  1: {}\n  true: {}\n  ~: {}\n  \"1\": {}\n".to_owned(),
+            format!(
+                "x: &s {service}\nversion: 1\nservices:\n  a: *s\n  b: *s\n  Bad_Name: {{current: 1.0, releases: {{1.0: {{}}}}}}\n"
+            ),
+            "version: 1\nservices:\n  a:\n    current: 1.0.0\n    target: x\n    releases:\n      1.0.0: {provides: {api: [1.0.0, 2]}}\n"
+                .to_owned(),
+            "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}}}\n  b: [\n".to_owned(),
+        ];
+        for case in &cases {
+            assert_streaming_reads_as_the_tree(case);
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../matrices");
+        let mut dirs = vec![root];
+        let mut files = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("matrices/ is readable") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml")
+                    // Budget breaches: the parser's own error on both paths,
+                    // and slow to reach in a debug build.
+                    && !path.ends_with("alias-bomb.yaml")
+                    && !path.ends_with("deep-nesting.yaml")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    assert_streaming_reads_as_the_tree(&text);
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 10, "{files}");
+    }
 
     #[test]
     fn suggestions() {
