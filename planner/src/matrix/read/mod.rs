@@ -17,12 +17,12 @@ mod stream;
 mod versions;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use semver::Version;
 
 use super::{Consumed, Limits, Matrix, Provided, Release, Service, Unread, non_empty, parse};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::fast::HashMap;
 use crate::source::SourceFile;
 use crate::yaml::{Key, Node, Scalar, Span, Value};
 
@@ -66,16 +66,34 @@ struct Reader<'s> {
     services: BTreeMap<String, Service>,
 }
 
-/// The known keys of one mapping, first occurrence of each.
+/// The known keys of one mapping, first occurrence of each (a handful at
+/// most, so a list).
 struct Fields<'n> {
-    entries: HashMap<&'static str, (&'n Key<'n>, &'n Node<'n>)>,
+    entries: Vec<(&'static str, (&'n Key<'n>, &'n Node<'n>))>,
     span: Span,
 }
 
 impl<'n> Fields<'n> {
     fn get(&self, name: &str) -> Option<&'n Node<'n>> {
-        self.entries.get(name).map(|(_, node)| *node)
+        self.entries
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, (_, node))| *node)
     }
+}
+
+/// A description written only when a message needs it.
+struct Described<F>(F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Described<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
+/// Describes with `write`, lazily.
+fn described<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result>(write: F) -> Described<F> {
+    Described(write)
 }
 
 impl Reader<'_> {
@@ -165,7 +183,7 @@ impl Reader<'_> {
                 .with_hint(format!("rename it to `{}`", suggest_service_name(&name))),
             );
         }
-        let what = format!("service `{name}`");
+        let what = described(|f| write!(f, "service `{name}`"));
         let Some(fields) = self.fields(node, &what, keys::SERVICE) else {
             self.unread.names.insert(name);
             return None;
@@ -179,7 +197,9 @@ impl Reader<'_> {
                 "list the releases under `releases:`",
             ),
             Some(node) => {
-                for (key, node) in self.entries(node, &format!("`releases` of {what}")) {
+                for (key, node) in
+                    self.entries(node, &described(|f| write!(f, "`releases` of {what}")))
+                {
                     if let Some(release) = self.release(&name, key, node) {
                         releases.insert(release.version.clone(), release);
                     }
@@ -211,7 +231,7 @@ impl Reader<'_> {
         let before = self.diagnostics.len();
         let deploy = fields
             .get("deploy")
-            .map(|node| self.deploy(node, &what))
+            .map(|node| self.deploy(node, &what.to_string()))
             .unwrap_or_default();
         if self.diagnostics.len() > before {
             self.unread.deploys.insert(name.clone());
@@ -254,30 +274,35 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let what = format!("`{service}` {version}");
-        let mut release = Release {
-            version,
-            span: key.span,
-            image: None,
-            provides: BTreeMap::new(),
-            consumes: BTreeMap::new(),
-        };
+        let what = described(|f| write!(f, "`{service}` {version}"));
         if matches!(node.value, Value::Scalar(Scalar::Null)) {
-            return Some(release);
+            return Some(Release {
+                version,
+                span: key.span,
+                image: None,
+                provides: BTreeMap::new(),
+                consumes: BTreeMap::new(),
+            });
         }
-        let fields = self.fields(node, &format!("release {what}"), keys::RELEASE)?;
-        release.image = fields
+        let fields = self.fields(
+            node,
+            &described(|f| write!(f, "release {what}")),
+            keys::RELEASE,
+        )?;
+        let image = fields
             .get("image")
             .and_then(|n| self.string(n, &format!("`image` of {what}")));
+        let mut provides = BTreeMap::new();
         if let Some(node) = fields.get("provides") {
-            for (key, node) in self.entries(node, &format!("`provides` of {what}")) {
+            for (key, node) in self.entries(node, &described(|f| write!(f, "`provides` of {what}")))
+            {
                 let Some(api) = self.api_name(key) else {
                     self.unread.services.insert(service.to_owned());
                     continue;
                 };
                 match self.versions(node, &|| format!("`{api}` provided by {what}")) {
                     Some(versions) => {
-                        release.provides.insert(
+                        provides.insert(
                             api,
                             Provided {
                                 versions,
@@ -292,15 +317,17 @@ impl Reader<'_> {
                 }
             }
         }
+        let mut consumes = BTreeMap::new();
         if let Some(node) = fields.get("consumes") {
-            for (key, node) in self.entries(node, &format!("`consumes` of {what}")) {
+            for (key, node) in self.entries(node, &described(|f| write!(f, "`consumes` of {what}")))
+            {
                 let Some(name) = self.api_name(key) else {
                     continue;
                 };
                 if let Some(alternatives) =
                     self.requirements(node, &|| format!("`{name}` consumed by {what}"))
                 {
-                    release.consumes.insert(
+                    consumes.insert(
                         name,
                         Consumed {
                             alternatives,
@@ -310,7 +337,13 @@ impl Reader<'_> {
                 }
             }
         }
-        Some(release)
+        Some(Release {
+            version,
+            span: key.span,
+            image,
+            provides,
+            consumes,
+        })
     }
 }
 

@@ -117,7 +117,12 @@ impl Reader<'_> {
             .map(str::to_owned)
     }
 
-    pub(super) fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+    pub(super) fn wrong_type(
+        &mut self,
+        node: &Node,
+        what: &(impl std::fmt::Display + ?Sized),
+        expected: &str,
+    ) {
         let found = node.value.kind();
         self.error(
             Diagnostic::error(
