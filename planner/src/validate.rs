@@ -133,24 +133,22 @@ fn unsatisfiable<'c>(catalog: &'c Catalog) -> impl Iterator<Item = Diagnostic> +
                     if matrix.unread.service(&provider.name) || provider.releases.is_empty() {
                         return None;
                     }
-                    let offers: Vec<(&semver::Version, Vec<semver::Version>)> = provider
+                    let offered = |r| Catalog::offered_slice(provider, r, requirement.api);
+                    if provider
                         .releases
                         .values()
-                        .map(|r| (&r.version, Catalog::offered(provider, r, requirement.api)))
-                        .collect();
-                    if offers
-                        .iter()
-                        .any(|(_, offered)| requirement.consumed.accepts_any(offered))
+                        .any(|r| requirement.consumed.accepts_any(offered(r)))
                     {
                         return None;
                     }
-                    let offers: Vec<String> = offers
-                        .iter()
-                        .map(|(version, offered)| {
+                    let offers: Vec<String> = provider
+                        .releases
+                        .values()
+                        .map(|r| {
                             crate::describe::offer(
-                                &version.to_string(),
+                                &r.version.to_string(),
                                 requirement.api,
-                                offered,
+                                offered(r),
                                 false,
                             )
                         })
