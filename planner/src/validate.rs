@@ -63,11 +63,14 @@ fn read_and_check<E>(
 ) -> Result<Validated, E> {
     let source = match source_file(path, bytes, limits) {
         Ok(source) => source,
-        Err((source, diagnostic)) => return Ok(unreadable(source, diagnostic)),
+        Err(unreadable_file) => {
+            let (source, diagnostic) = *unreadable_file;
+            return Ok(unreadable(source, diagnostic));
+        }
     };
     let (mut matrix, mut diagnostics) = match crate::matrix::read::read_matrix(&source, limits) {
         Ok(read) => read,
-        Err(diagnostic) => return Ok(unreadable(source, diagnostic)),
+        Err(diagnostic) => return Ok(unreadable(source, *diagnostic)),
     };
     if let Some(matrix) = &mut matrix {
         edit(matrix)?;

@@ -59,10 +59,14 @@ pub fn load(
 ) -> (SourceFile, Result<Node<'static>, Diagnostic>) {
     let source = match source_file(path, bytes, limits) {
         Ok(source) => source,
-        Err((source, diagnostic)) => return (source, Err(diagnostic)),
+        Err(unreadable) => {
+            let (source, diagnostic) = *unreadable;
+            return (source, Err(diagnostic));
+        }
     };
     let document = parse(&source, limits, std::marker::PhantomData::<Node>)
-        .and_then(|node| non_empty(node).map(Node::into_owned));
+        .and_then(|node| non_empty(node).map(Node::into_owned))
+        .map_err(|diagnostic| *diagnostic);
     (source, document)
 }
 
@@ -72,7 +76,7 @@ pub(crate) fn source_file(
     path: &str,
     bytes: &[u8],
     limits: &Limits,
-) -> Result<SourceFile, (SourceFile, Diagnostic)> {
+) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     if bytes.len() > limits.max_bytes {
         let source = SourceFile::new(path, "");
         let diagnostic = Diagnostic::error(
@@ -85,7 +89,7 @@ pub(crate) fn source_file(
             ),
         )
         .with_hint("split the matrix, or check that this is the right file");
-        return Err((source, diagnostic));
+        return Err(Box::new((source, diagnostic)));
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(path, text)),
@@ -108,7 +112,7 @@ pub(crate) fn source_file(
             )
             .with_label("not UTF-8")
             .with_hint("save the matrix as UTF-8");
-            Err((source, diagnostic))
+            Err(Box::new((source, diagnostic)))
         }
     }
 }
@@ -119,7 +123,7 @@ pub(crate) fn parse<'s, S>(
     source: &'s SourceFile,
     limits: &Limits,
     seed: S,
-) -> Result<S::Value, Diagnostic>
+) -> Result<S::Value, Box<Diagnostic>>
 where
     S: DeserializeSeed<'s>,
 {
@@ -138,13 +142,13 @@ where
     serde_saphyr::with_deserializer_from_str_with_options(source.text(), options, |de| {
         seed.deserialize(de)
     })
-    .map_err(|error| yaml_error(source, &error))
+    .map_err(|error| Box::new(yaml_error(source, &error)))
 }
 
 /// The document, unless it is empty (the root is null).
-pub(crate) fn non_empty(node: Node<'_>) -> Result<Node<'_>, Diagnostic> {
+pub(crate) fn non_empty(node: Node<'_>) -> Result<Node<'_>, Box<Diagnostic>> {
     if is_empty(&node) {
-        return Err(empty_matrix());
+        return Err(Box::new(empty_matrix()));
     }
     Ok(node)
 }

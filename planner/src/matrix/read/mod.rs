@@ -39,7 +39,7 @@ type What<'a> = &'a dyn Fn() -> String;
 pub(crate) fn read_matrix(
     source: &SourceFile,
     limits: &Limits,
-) -> Result<(Option<Matrix>, Vec<Diagnostic>), Diagnostic> {
+) -> Result<(Option<Matrix>, Vec<Diagnostic>), Box<Diagnostic>> {
     let mut reader = Reader {
         source,
         diagnostics: Vec::new(),
