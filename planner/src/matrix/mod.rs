@@ -10,6 +10,7 @@ mod deploy;
 pub(crate) mod deploy_checks;
 mod load;
 pub(crate) mod read;
+mod sorted_map;
 mod url_check;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,7 @@ pub use deploy::{
 };
 pub use load::{Limits, load};
 pub(crate) use load::{non_empty, parse, source_file};
+pub use sorted_map::{Iter as SortedMapIter, SortedMap};
 
 use crate::source::SourceFile;
 use crate::yaml::Span;
@@ -99,7 +101,7 @@ pub struct Service {
     /// The release to cut over to, when given.
     pub target: Option<Located<Version>>,
     /// The known releases, by version.
-    pub releases: BTreeMap<Version, Release>,
+    pub releases: SortedMap<Version, Release>,
     /// `deploy:` settings.
     pub deploy: Deploy,
 }
@@ -135,9 +137,9 @@ pub struct Release {
     /// The container image, when given.
     pub image: Option<Located<String>>,
     /// Explicit APIs it provides, by name.
-    pub provides: BTreeMap<String, Provided>,
+    pub provides: SortedMap<String, Provided>,
     /// What it consumes, by API or service name.
-    pub consumes: BTreeMap<String, Consumed>,
+    pub consumes: SortedMap<String, Consumed>,
 }
 
 /// The versions of one API served by a release.

@@ -21,7 +21,9 @@ use std::fmt;
 
 use semver::Version;
 
-use super::{Consumed, Limits, Matrix, Provided, Release, Service, Unread, non_empty, parse};
+use super::{
+    Consumed, Limits, Matrix, Provided, Release, Service, SortedMap, Unread, non_empty, parse,
+};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::SourceFile;
 use crate::yaml::{Key, Node, Scalar, Span, Value};
@@ -188,7 +190,7 @@ impl Reader<'_> {
             self.unread.names.insert(name);
             return None;
         };
-        let mut releases = BTreeMap::new();
+        let mut releases = SortedMap::new();
         match fields.get("releases") {
             None => self.missing(
                 &fields,
@@ -197,9 +199,9 @@ impl Reader<'_> {
                 "list the releases under `releases:`",
             ),
             Some(node) => {
-                for (key, node) in
-                    self.entries(node, &described(|f| write!(f, "`releases` of {what}")))
-                {
+                let entries = self.entries(node, &described(|f| write!(f, "`releases` of {what}")));
+                releases = SortedMap::with_capacity(entries.len());
+                for (key, node) in entries {
                     if let Some(release) = self.release(&name, key, node) {
                         releases.insert(release.version.clone(), release);
                     }
@@ -280,8 +282,8 @@ impl Reader<'_> {
                 version,
                 span: key.span,
                 image: None,
-                provides: BTreeMap::new(),
-                consumes: BTreeMap::new(),
+                provides: SortedMap::new(),
+                consumes: SortedMap::new(),
             });
         }
         let fields = self.fields(
@@ -292,10 +294,11 @@ impl Reader<'_> {
         let image = fields
             .get("image")
             .and_then(|n| self.string(n, &format!("`image` of {what}")));
-        let mut provides = BTreeMap::new();
+        let mut provides = SortedMap::new();
         if let Some(node) = fields.get("provides") {
-            for (key, node) in self.entries(node, &described(|f| write!(f, "`provides` of {what}")))
-            {
+            let entries = self.entries(node, &described(|f| write!(f, "`provides` of {what}")));
+            provides = SortedMap::with_capacity(entries.len());
+            for (key, node) in entries {
                 let Some(api) = self.api_name(key) else {
                     self.unread.services.insert(service.to_owned());
                     continue;
@@ -317,10 +320,11 @@ impl Reader<'_> {
                 }
             }
         }
-        let mut consumes = BTreeMap::new();
+        let mut consumes = SortedMap::new();
         if let Some(node) = fields.get("consumes") {
-            for (key, node) in self.entries(node, &described(|f| write!(f, "`consumes` of {what}")))
-            {
+            let entries = self.entries(node, &described(|f| write!(f, "`consumes` of {what}")));
+            consumes = SortedMap::with_capacity(entries.len());
+            for (key, node) in entries {
                 let Some(name) = self.api_name(key) else {
                     continue;
                 };
