@@ -2,9 +2,12 @@
 //! came from, so that every later check can point at the exact line and column.
 //!
 //! Parsing is done by serde-saphyr (pure Rust, panic-free, with input budgets);
-//! this module only decides *what* to keep: scalars with their raw text and
-//! whether YAML resolved them to a number, sequences, and mappings whose
-//! duplicate keys are kept (so they can be reported instead of silently lost).
+//! this module only decides *what* to keep: scalars with their text (borrowed
+//! from the source whenever YAML took it as written) and whether YAML
+//! resolved them to a number, sequences, and mappings whose duplicate keys
+//! are kept (so they can be reported instead of silently lost). The matrix
+//! reader never builds the whole tree at once: it reads each service as soon
+//! as its nodes are complete (see `matrix/read/stream.rs`).
 
 use std::borrow::Cow;
 use std::fmt;
