@@ -1,11 +1,11 @@
-//! Parses (bare `serde_yaml`, or the planner's reader), validates, or plans a
+//! Parses (bare `serde_yaml`, bare `serde-saphyr`, or the planner's reader), validates, or plans a
 //! generated release matrix of N services, once: for profilers and
 //! instruction counters (`valgrind --tool=callgrind`), beside the timing
 //! benchmark `benches/planning.rs`. Prints the file size and how much the
 //! peak resident set (`VmHWM`) grew during the run.
 //!
 //! Run: `cargo run --release -p cutover-planner --example synthetic -- 10000 plan`
-//! (or `bare`, `parse`, `validate`, `generate`).
+//! (or `bare`, `saphyr`, `parse`, `validate`, `generate`).
 
 // An example program: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
@@ -54,6 +54,13 @@ fn main() {
                 std::process::exit(1);
             }
         },
+        "saphyr" => match plain::saphyr_parse(&yaml, &limits) {
+            Ok(matrix) => format!("{} services", matrix.services.len()),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        },
         "parse" => {
             let (_, document) = load("release.yaml", yaml.as_bytes(), &limits);
             format!("parsed: {}", document.is_ok())
@@ -78,7 +85,7 @@ fn main() {
         }
         other => {
             eprintln!(
-                "expected `bare`, `parse`, `validate`, `plan` or `generate`, found `{other}`"
+                "expected `bare`, `saphyr`, `parse`, `validate`, `plan` or `generate`, found `{other}`"
             );
             std::process::exit(2);
         }

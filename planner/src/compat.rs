@@ -160,7 +160,12 @@ impl<'m> Catalog<'m> {
         Self::offered_slice(provider, release, api).to_vec()
     }
 
-    fn offered_slice<'r>(provider: &Service, release: &'r Release, api: &str) -> &'r [Version] {
+    /// The versions of `api` served by `release` of `provider`, borrowed.
+    pub(crate) fn offered_slice<'r>(
+        provider: &Service,
+        release: &'r Release,
+        api: &str,
+    ) -> &'r [Version] {
         if api == provider.name {
             return std::slice::from_ref(&release.version);
         }

@@ -73,14 +73,12 @@ impl Change {
                     .get_mut(service)
                     .and_then(|s| s.releases.get_mut(release))
                 {
-                    let provided =
-                        release
-                            .provides
-                            .entry(api.clone())
-                            .or_insert_with(|| Provided {
-                                versions: Vec::new(),
-                                span: release.span,
-                            });
+                    let provided = release
+                        .provides
+                        .get_or_insert_with(api.clone(), || Provided {
+                            versions: Vec::new(),
+                            span: release.span,
+                        });
                     if !provided.versions.contains(version) {
                         provided.versions.push(version.clone());
                     }
@@ -97,14 +95,12 @@ impl Change {
                     .get_mut(service)
                     .and_then(|s| s.releases.get_mut(release))
                 {
-                    let consumed =
-                        release
-                            .consumes
-                            .entry(api.clone())
-                            .or_insert_with(|| Consumed {
-                                alternatives: Vec::new(),
-                                span: release.span,
-                            });
+                    let consumed = release
+                        .consumes
+                        .get_or_insert_with(api.clone(), || Consumed {
+                            alternatives: Vec::new(),
+                            span: release.span,
+                        });
                     consumed.alternatives.push(requirement.clone());
                 }
             }

@@ -63,7 +63,7 @@ pub use health_report::{HealthReport, ServiceHealth};
 pub use matrix::{
     AsgGroups, Check, Consumed, DEFAULT_CHECK_TIMEOUT, Defaults, Deploy, EcsServices,
     HealthDefaults, Limits, Located, MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Matrix,
-    Provided, Release, Service, Strategy, Unread, load,
+    Provided, Release, Service, SortedMap, SortedMapIter, Strategy, Unread, load,
 };
 pub use order::{BrokenState, Conflict, Constraint, Cycle, Plan, Step, Wave};
 pub use overrides::{OverrideError, Overrides, apply_overrides};

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use crate::compat::{Catalog, Mismatch, State, state_mismatches};
 use crate::deployment::{deploy_doc, describe_missing, missing_facts};
 use crate::diagnostic::{Code, Diagnostic, sort_diagnostics};
-use crate::matrix::{Limits, Matrix, Service, load};
+use crate::matrix::{Limits, Matrix, Service, source_file};
 use crate::overrides::{OverrideError, Overrides, apply_overrides};
 use crate::source::SourceFile;
 
@@ -61,18 +61,17 @@ fn read_and_check<E>(
     limits: &Limits,
     edit: impl FnOnce(&mut Matrix) -> Result<(), E>,
 ) -> Result<Validated, E> {
-    let (source, document) = load(path, bytes, limits);
-    let root = match document {
-        Ok(root) => root,
-        Err(diagnostic) => {
-            return Ok(Validated {
-                source,
-                matrix: None,
-                diagnostics: vec![diagnostic],
-            });
+    let source = match source_file(path, bytes, limits) {
+        Ok(source) => source,
+        Err(unreadable_file) => {
+            let (source, diagnostic) = *unreadable_file;
+            return Ok(unreadable(source, diagnostic));
         }
     };
-    let (mut matrix, mut diagnostics) = crate::matrix::read::read_matrix(&source, &root);
+    let (mut matrix, mut diagnostics) = match crate::matrix::read::read_matrix(&source, limits) {
+        Ok(read) => read,
+        Err(diagnostic) => return Ok(unreadable(source, *diagnostic)),
+    };
     if let Some(matrix) = &mut matrix {
         edit(matrix)?;
         diagnostics.extend(check(matrix));
@@ -83,6 +82,15 @@ fn read_and_check<E>(
         matrix,
         diagnostics,
     })
+}
+
+/// The outcome for a document that could not be read at all.
+fn unreadable(source: SourceFile, diagnostic: Diagnostic) -> Validated {
+    Validated {
+        source,
+        matrix: None,
+        diagnostics: vec![diagnostic],
+    }
 }
 
 /// Every semantic problem of a structurally read matrix.
@@ -128,24 +136,22 @@ fn unsatisfiable<'c>(catalog: &'c Catalog) -> impl Iterator<Item = Diagnostic> +
                     if matrix.unread.service(&provider.name) || provider.releases.is_empty() {
                         return None;
                     }
-                    let offers: Vec<(&semver::Version, Vec<semver::Version>)> = provider
+                    let offered = |r| Catalog::offered_slice(provider, r, requirement.api);
+                    if provider
                         .releases
                         .values()
-                        .map(|r| (&r.version, Catalog::offered(provider, r, requirement.api)))
-                        .collect();
-                    if offers
-                        .iter()
-                        .any(|(_, offered)| requirement.consumed.accepts_any(offered))
+                        .any(|r| requirement.consumed.accepts_any(offered(r)))
                     {
                         return None;
                     }
-                    let offers: Vec<String> = offers
-                        .iter()
-                        .map(|(version, offered)| {
+                    let offers: Vec<String> = provider
+                        .releases
+                        .values()
+                        .map(|r| {
                             crate::describe::offer(
-                                &version.to_string(),
+                                &r.version.to_string(),
                                 requirement.api,
-                                offered,
+                                offered(r),
                                 false,
                             )
                         })

@@ -1,5 +1,6 @@
 //! From raw bytes to a YAML node tree, within input budgets.
 
+use serde::de::DeserializeSeed;
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DuplicateKeyPolicy, Error as YamlError};
 
@@ -48,8 +49,34 @@ impl Limits {
 /// Reads `bytes` (the contents of `path`) into a YAML node tree.
 ///
 /// Always returns the source file, so that a failure can be shown in context;
-/// the tree is missing when the document could not be read at all.
-pub fn load(path: &str, bytes: &[u8], limits: &Limits) -> (SourceFile, Result<Node, Diagnostic>) {
+/// the tree is missing when the document could not be read at all. The tree
+/// owns its text; [`validate_bytes`](crate::validate_bytes) reads the
+/// document without building it whole.
+pub fn load(
+    path: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> (SourceFile, Result<Node<'static>, Diagnostic>) {
+    let source = match source_file(path, bytes, limits) {
+        Ok(source) => source,
+        Err(unreadable) => {
+            let (source, diagnostic) = *unreadable;
+            return (source, Err(diagnostic));
+        }
+    };
+    let document = parse(&source, limits, std::marker::PhantomData::<Node>)
+        .and_then(|node| non_empty(node).map(Node::into_owned))
+        .map_err(|diagnostic| *diagnostic);
+    (source, document)
+}
+
+/// The source file of `bytes`, when they are within the size limit and UTF-8;
+/// otherwise the diagnostic, with a source file to show it in.
+pub(crate) fn source_file(
+    path: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     if bytes.len() > limits.max_bytes {
         let source = SourceFile::new(path, "");
         let diagnostic = Diagnostic::error(
@@ -62,10 +89,10 @@ pub fn load(path: &str, bytes: &[u8], limits: &Limits) -> (SourceFile, Result<No
             ),
         )
         .with_hint("split the matrix, or check that this is the right file");
-        return (source, Err(diagnostic));
+        return Err(Box::new((source, diagnostic)));
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(path, text)),
         Err(error) => {
             let source = SourceFile::new(path, String::from_utf8_lossy(bytes));
             let offset = error.valid_up_to();
@@ -85,10 +112,21 @@ pub fn load(path: &str, bytes: &[u8], limits: &Limits) -> (SourceFile, Result<No
             )
             .with_label("not UTF-8")
             .with_hint("save the matrix as UTF-8");
-            return (source, Err(diagnostic));
+            Err(Box::new((source, diagnostic)))
         }
-    };
-    let source = SourceFile::new(path, text);
+    }
+}
+
+/// Parses the text of `source` with `seed`, within the budgets of `limits`;
+/// a YAML error or a breached budget becomes a diagnostic.
+pub(crate) fn parse<'s, S>(
+    source: &'s SourceFile,
+    limits: &Limits,
+    seed: S,
+) -> Result<S::Value, Box<Diagnostic>>
+where
+    S: DeserializeSeed<'s>,
+{
     let options = serde_saphyr::options! {
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
         strict_booleans: true,
@@ -101,18 +139,28 @@ pub fn load(path: &str, bytes: &[u8], limits: &Limits) -> (SourceFile, Result<No
             max_reader_input_bytes: Some(limits.max_bytes),
         },
     };
-    let result = serde_saphyr::from_str_with_options::<Node>(source.text(), options);
-    let document = match result {
-        Ok(node) if is_empty(&node) => Err(Diagnostic::error(
-            Code::EmptyMatrix,
-            Span::point(0, 1, 1),
-            "the matrix is empty",
-        )
-        .with_hint("start with `version: 1` and a `services:` mapping")),
-        Ok(node) => Ok(node),
-        Err(error) => Err(yaml_error(&source, &error)),
-    };
-    (source, document)
+    serde_saphyr::with_deserializer_from_str_with_options(source.text(), options, |de| {
+        seed.deserialize(de)
+    })
+    .map_err(|error| Box::new(yaml_error(source, &error)))
+}
+
+/// The document, unless it is empty (the root is null).
+pub(crate) fn non_empty(node: Node<'_>) -> Result<Node<'_>, Box<Diagnostic>> {
+    if is_empty(&node) {
+        return Err(Box::new(empty_matrix()));
+    }
+    Ok(node)
+}
+
+/// The diagnostic for a document with nothing in it.
+pub(crate) fn empty_matrix() -> Diagnostic {
+    Diagnostic::error(
+        Code::EmptyMatrix,
+        Span::point(0, 1, 1),
+        "the matrix is empty",
+    )
+    .with_hint("start with `version: 1` and a `services:` mapping")
 }
 
 fn is_empty(node: &Node) -> bool {

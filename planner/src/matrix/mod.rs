@@ -10,6 +10,7 @@ mod deploy;
 pub(crate) mod deploy_checks;
 mod load;
 pub(crate) mod read;
+mod sorted_map;
 mod url_check;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,8 @@ pub use deploy::{
     MAX_BAKE, MAX_CHECK_TIMEOUT, MAX_HEALTH_TIMEOUT, Strategy,
 };
 pub use load::{Limits, load};
+pub(crate) use load::{non_empty, parse, source_file};
+pub use sorted_map::{Iter as SortedMapIter, SortedMap};
 
 use crate::source::SourceFile;
 use crate::yaml::Span;
@@ -98,7 +101,7 @@ pub struct Service {
     /// The release to cut over to, when given.
     pub target: Option<Located<Version>>,
     /// The known releases, by version.
-    pub releases: BTreeMap<Version, Release>,
+    pub releases: SortedMap<Version, Release>,
     /// `deploy:` settings.
     pub deploy: Deploy,
 }
@@ -136,9 +139,9 @@ pub struct Release {
     /// The AMI its Auto Scaling groups launch, when given.
     pub ami: Option<Located<String>>,
     /// Explicit APIs it provides, by name.
-    pub provides: BTreeMap<String, Provided>,
+    pub provides: SortedMap<String, Provided>,
     /// What it consumes, by API or service name.
-    pub consumes: BTreeMap<String, Consumed>,
+    pub consumes: SortedMap<String, Consumed>,
 }
 
 /// The versions of one API served by a release.

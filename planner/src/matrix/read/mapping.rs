@@ -2,6 +2,7 @@
 //! duplicate keys, and the names used as keys (services, releases, APIs).
 
 use std::borrow::Cow;
+use std::fmt;
 
 use super::versions::quote_hint;
 use super::{Fields, Reader};
@@ -43,8 +44,8 @@ impl Reader<'_> {
     /// A mapping with a fixed set of keys.
     pub(super) fn fields<'n>(
         &mut self,
-        node: &'n Node,
-        what: &str,
+        node: &'n Node<'n>,
+        what: &(impl fmt::Display + ?Sized),
         allowed: &[&'static str],
     ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
@@ -52,21 +53,19 @@ impl Reader<'_> {
             return None;
         };
         let mut fields = Fields {
-            entries: HashMap::with_capacity_and_hasher(entries.len(), Default::default()),
+            entries: Vec::with_capacity(entries.len()),
             span: node.span,
         };
-        let mut first_seen: HashMap<Cow<str>, Span> = HashMap::default();
+        let mut first_seen = FirstSeen::with_capacity(entries.len());
         for (key, value) in entries {
             let text = key.text_cow();
             if let Some(first) = first_seen.get(&text) {
-                self.duplicate(key, *first, what);
+                self.duplicate(key, first, what);
                 continue;
             }
             first_seen.insert(text, key.span);
             match allowed.iter().find(|name| key.is(name)) {
-                Some(name) => {
-                    fields.entries.insert(name, (key, value));
-                }
+                Some(name) => fields.entries.push((name, (key, value))),
                 None => self.unknown_key(key, what, allowed),
             }
         }
@@ -74,7 +73,11 @@ impl Reader<'_> {
     }
 
     /// A mapping with user-chosen keys (services, releases, APIs), duplicates reported.
-    pub(super) fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Vec<(&'n Key, &'n Node)> {
+    pub(super) fn entries<'n>(
+        &mut self,
+        node: &'n Node<'n>,
+        what: &(impl fmt::Display + ?Sized),
+    ) -> Vec<(&'n Key<'n>, &'n Node<'n>)> {
         let entries = match &node.value {
             Value::Map(entries) => entries,
             Value::Scalar(Scalar::Null) => return Vec::new(),
@@ -83,13 +86,12 @@ impl Reader<'_> {
                 return Vec::new();
             }
         };
-        let mut first_seen: HashMap<Cow<str>, Span> =
-            HashMap::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut first_seen = FirstSeen::with_capacity(entries.len());
         let mut unique = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let text = key.text_cow();
             if let Some(first) = first_seen.get(&text) {
-                self.duplicate(key, *first, what);
+                self.duplicate(key, first, what);
                 continue;
             }
             first_seen.insert(text, key.span);
@@ -100,7 +102,7 @@ impl Reader<'_> {
 
     pub(super) fn key_text(&mut self, key: &Key, what: &str, version_key: bool) -> Option<String> {
         match &key.scalar {
-            Scalar::Str(text) => Some(text.clone()),
+            Scalar::Str(text) => Some(text.clone().into_owned()),
             Scalar::Number(_) => {
                 let raw = self.raw_span(key.span).unwrap_or_default();
                 self.error(
@@ -151,7 +153,13 @@ impl Reader<'_> {
         Some(name)
     }
 
-    pub(super) fn missing(&mut self, fields: &Fields, name: &str, what: &str, hint: &str) {
+    pub(super) fn missing(
+        &mut self,
+        fields: &Fields,
+        name: &str,
+        what: &(impl fmt::Display + ?Sized),
+        hint: &str,
+    ) {
         self.error(
             Diagnostic::error(
                 Code::MissingField,
@@ -163,7 +171,12 @@ impl Reader<'_> {
         );
     }
 
-    pub(super) fn duplicate(&mut self, key: &Key, first: Span, what: &str) {
+    pub(super) fn duplicate(
+        &mut self,
+        key: &Key,
+        first: Span,
+        what: &(impl fmt::Display + ?Sized),
+    ) {
         let text = key.text();
         self.error(
             Diagnostic::error(
@@ -177,7 +190,12 @@ impl Reader<'_> {
         );
     }
 
-    pub(super) fn unknown_key(&mut self, key: &Key, what: &str, allowed: &[&str]) {
+    pub(super) fn unknown_key(
+        &mut self,
+        key: &Key,
+        what: &(impl fmt::Display + ?Sized),
+        allowed: &[&str],
+    ) {
         let text = key.text();
         let hint = match closest(&text, allowed) {
             Some(close) => format!("did you mean `{close}`?"),
@@ -192,6 +210,42 @@ impl Reader<'_> {
             .with_label("unknown key")
             .with_hint(hint),
         );
+    }
+}
+
+/// The keys of one mapping seen so far, each with where it is first written:
+/// a list for the few keys of most mappings, hashed past a few dozen.
+enum FirstSeen<'k> {
+    Few(Vec<(Cow<'k, str>, Span)>),
+    Many(HashMap<Cow<'k, str>, Span>),
+}
+
+impl<'k> FirstSeen<'k> {
+    /// Up to this many keys, a linear search is faster than hashing.
+    const FEW: usize = 16;
+
+    fn with_capacity(keys: usize) -> Self {
+        if keys <= Self::FEW {
+            FirstSeen::Few(Vec::with_capacity(keys))
+        } else {
+            FirstSeen::Many(HashMap::with_capacity_and_hasher(keys, Default::default()))
+        }
+    }
+
+    fn get(&self, text: &str) -> Option<Span> {
+        match self {
+            FirstSeen::Few(seen) => seen.iter().find(|(t, _)| t == text).map(|(_, s)| *s),
+            FirstSeen::Many(seen) => seen.get(text).copied(),
+        }
+    }
+
+    fn insert(&mut self, text: Cow<'k, str>, span: Span) {
+        match self {
+            FirstSeen::Few(seen) => seen.push((text, span)),
+            FirstSeen::Many(seen) => {
+                seen.insert(text, span);
+            }
+        }
     }
 }
 

@@ -6,22 +6,25 @@
 //! One file per concept: `mapping` (the keys of each mapping, and names used as
 //! keys), `scalars` (strings, counts), `versions` (versions and
 //! requirements), `deploy` (`deploy` and `defaults`), `gates` (`alarms` and
-//! `checks`); this file reads the
-//! services and their releases.
+//! `checks`), `stream` (services read while the document is parsed); this
+//! file reads the services and their releases.
 
 mod deploy;
 mod gates;
 mod mapping;
 mod scalars;
+mod stream;
 mod versions;
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use semver::Version;
 
-use super::{Consumed, Matrix, Provided, Release, Service, Unread};
+use super::{
+    Consumed, Limits, Matrix, Provided, Release, Service, SortedMap, Unread, non_empty, parse,
+};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::fast::HashMap;
 use crate::source::SourceFile;
 use crate::yaml::{Key, Node, Scalar, Span, Value};
 
@@ -33,15 +36,27 @@ use versions::invalid_version;
 type What<'a> = &'a dyn Fn() -> String;
 
 /// Reads the whole document. Services whose required fields could not be
-/// read are left out of the model (their problems are reported).
-pub(crate) fn read_matrix(source: &SourceFile, root: &Node) -> (Option<Matrix>, Vec<Diagnostic>) {
+/// read are left out of the model (their problems are reported). An error
+/// when the document is not YAML, breaks a budget or is empty.
+pub(crate) fn read_matrix(
+    source: &SourceFile,
+    limits: &Limits,
+) -> Result<(Option<Matrix>, Vec<Diagnostic>), Box<Diagnostic>> {
     let mut reader = Reader {
         source,
         diagnostics: Vec::new(),
         unread: Unread::default(),
+        services: BTreeMap::new(),
     };
-    let matrix = reader.matrix(root);
-    (matrix, reader.diagnostics)
+    let root = non_empty(parse(
+        source,
+        limits,
+        stream::RootSeed {
+            reader: &mut reader,
+        },
+    )?)?;
+    let matrix = reader.matrix(&root);
+    Ok((matrix, reader.diagnostics))
 }
 
 struct Reader<'s> {
@@ -49,18 +64,38 @@ struct Reader<'s> {
     diagnostics: Vec<Diagnostic>,
     /// What could not be read, so that checks leave its consequences unsaid.
     unread: Unread,
+    /// The services read so far (while parsing, see `stream`).
+    services: BTreeMap<String, Service>,
 }
 
-/// The known keys of one mapping, first occurrence of each.
+/// The known keys of one mapping, first occurrence of each (a handful at
+/// most, so a list).
 struct Fields<'n> {
-    entries: HashMap<&'static str, (&'n Key, &'n Node)>,
+    entries: Vec<(&'static str, (&'n Key<'n>, &'n Node<'n>))>,
     span: Span,
 }
 
 impl<'n> Fields<'n> {
-    fn get(&self, name: &str) -> Option<&'n Node> {
-        self.entries.get(name).map(|(_, node)| *node)
+    fn get(&self, name: &str) -> Option<&'n Node<'n>> {
+        self.entries
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, (_, node))| *node)
     }
+}
+
+/// A description written only when a message needs it.
+struct Described<F>(F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Described<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
+/// Describes with `write`, lazily.
+fn described<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result>(write: F) -> Described<F> {
+    Described(write)
 }
 
 impl Reader<'_> {
@@ -83,7 +118,6 @@ impl Reader<'_> {
             .get("defaults")
             .map(|node| self.defaults(node))
             .unwrap_or_default();
-        let mut services = BTreeMap::new();
         match fields.get("services") {
             None => self.missing(
                 &fields,
@@ -94,14 +128,14 @@ impl Reader<'_> {
             Some(node) => {
                 for (key, node) in self.entries(node, "`services`") {
                     if let Some(service) = self.service(key, node) {
-                        services.insert(service.name.clone(), service);
+                        self.services.insert(service.name.clone(), service);
                     }
                 }
             }
         }
         Some(Matrix {
             source: self.source.clone(),
-            services,
+            services: std::mem::take(&mut self.services),
             defaults,
             unread: std::mem::take(&mut self.unread),
         })
@@ -151,12 +185,12 @@ impl Reader<'_> {
                 .with_hint(format!("rename it to `{}`", suggest_service_name(&name))),
             );
         }
-        let what = format!("service `{name}`");
+        let what = described(|f| write!(f, "service `{name}`"));
         let Some(fields) = self.fields(node, &what, keys::SERVICE) else {
             self.unread.names.insert(name);
             return None;
         };
-        let mut releases = BTreeMap::new();
+        let mut releases = SortedMap::new();
         match fields.get("releases") {
             None => self.missing(
                 &fields,
@@ -165,7 +199,9 @@ impl Reader<'_> {
                 "list the releases under `releases:`",
             ),
             Some(node) => {
-                for (key, node) in self.entries(node, &format!("`releases` of {what}")) {
+                let entries = self.entries(node, &described(|f| write!(f, "`releases` of {what}")));
+                releases = SortedMap::with_capacity(entries.len());
+                for (key, node) in entries {
                     if let Some(release) = self.release(&name, key, node) {
                         releases.insert(release.version.clone(), release);
                     }
@@ -197,7 +233,7 @@ impl Reader<'_> {
         let before = self.diagnostics.len();
         let deploy = fields
             .get("deploy")
-            .map(|node| self.deploy(node, &what))
+            .map(|node| self.deploy(node, &what.to_string()))
             .unwrap_or_default();
         if self.diagnostics.len() > before {
             self.unread.deploys.insert(name.clone());
@@ -240,34 +276,40 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let what = format!("`{service}` {version}");
-        let mut release = Release {
-            version,
-            span: key.span,
-            image: None,
-            ami: None,
-            provides: BTreeMap::new(),
-            consumes: BTreeMap::new(),
-        };
+        let what = described(|f| write!(f, "`{service}` {version}"));
         if matches!(node.value, Value::Scalar(Scalar::Null)) {
-            return Some(release);
+            return Some(Release {
+                version,
+                span: key.span,
+                image: None,
+                ami: None,
+                provides: SortedMap::new(),
+                consumes: SortedMap::new(),
+            });
         }
-        let fields = self.fields(node, &format!("release {what}"), keys::RELEASE)?;
-        release.image = fields
+        let fields = self.fields(
+            node,
+            &described(|f| write!(f, "release {what}")),
+            keys::RELEASE,
+        )?;
+        let image = fields
             .get("image")
             .and_then(|n| self.string(n, &format!("`image` of {what}")));
-        release.ami = fields
+        let ami = fields
             .get("ami")
             .and_then(|n| self.string(n, &format!("`ami` of {what}")));
+        let mut provides = SortedMap::new();
         if let Some(node) = fields.get("provides") {
-            for (key, node) in self.entries(node, &format!("`provides` of {what}")) {
+            let entries = self.entries(node, &described(|f| write!(f, "`provides` of {what}")));
+            provides = SortedMap::with_capacity(entries.len());
+            for (key, node) in entries {
                 let Some(api) = self.api_name(key) else {
                     self.unread.services.insert(service.to_owned());
                     continue;
                 };
                 match self.versions(node, &|| format!("`{api}` provided by {what}")) {
                     Some(versions) => {
-                        release.provides.insert(
+                        provides.insert(
                             api,
                             Provided {
                                 versions,
@@ -282,15 +324,18 @@ impl Reader<'_> {
                 }
             }
         }
+        let mut consumes = SortedMap::new();
         if let Some(node) = fields.get("consumes") {
-            for (key, node) in self.entries(node, &format!("`consumes` of {what}")) {
+            let entries = self.entries(node, &described(|f| write!(f, "`consumes` of {what}")));
+            consumes = SortedMap::with_capacity(entries.len());
+            for (key, node) in entries {
                 let Some(name) = self.api_name(key) else {
                     continue;
                 };
                 if let Some(alternatives) =
                     self.requirements(node, &|| format!("`{name}` consumed by {what}"))
                 {
-                    release.consumes.insert(
+                    consumes.insert(
                         name,
                         Consumed {
                             alternatives,
@@ -300,7 +345,14 @@ impl Reader<'_> {
                 }
             }
         }
-        Some(release)
+        Some(Release {
+            version,
+            span: key.span,
+            image,
+            ami,
+            provides,
+            consumes,
+        })
     }
 }
 
@@ -325,6 +377,79 @@ mod tests {
     use super::mapping::closest;
     use super::versions::quote_hint;
     use super::*;
+    use crate::diagnostic::sort_diagnostics;
+
+    /// Reads `text` as a whole tree first, then reads it again while
+    /// parsing, and checks that both give the same matrix and diagnostics.
+    fn assert_streaming_reads_as_the_tree(text: &str) {
+        let limits = Limits::default();
+        let (source, document) = crate::matrix::load("m.yaml", text.as_bytes(), &limits);
+        let whole = document.map(|root| {
+            let mut reader = Reader {
+                source: &source,
+                diagnostics: Vec::new(),
+                unread: Unread::default(),
+                services: BTreeMap::new(),
+            };
+            let matrix = reader.matrix(&root);
+            let mut diagnostics = reader.diagnostics;
+            sort_diagnostics(&mut diagnostics);
+            (matrix, diagnostics)
+        });
+        let streamed = read_matrix(&source, &limits).map(|(matrix, mut diagnostics)| {
+            sort_diagnostics(&mut diagnostics);
+            (matrix, diagnostics)
+        });
+        assert_eq!(format!("{whole:#?}"), format!("{streamed:#?}"), "{text}");
+    }
+
+    #[test]
+    fn streaming_reads_as_the_whole_tree_does() {
+        let service = "{current: 1.0.0, releases: {1.0.0: {provides: {api: 1.0.0}}}}";
+        let cases = [
+            "- a\n- b\n".to_owned(),
+            "just text\n".to_owned(),
+            "~\n".to_owned(),
+            "{}\n".to_owned(),
+            "services: []\nversion: 1\n".to_owned(),
+            "services:\nversion: 1\n".to_owned(),
+            "version: 1\nservices: 3\n".to_owned(),
+            format!("version: 1\nservices:\n  a: {service}\n  a: {{current: 2}}\n"),
+            format!("version: 1\nservices: {{a: {service}}}\nservices: {{b: 1}}\n"),
+            format!("services: {{a: {service}}}\nversion: 2\nextra: 1\n"),
+            "version: 1\nservices:\n  1: {}\n  true: {}\n  ~: {}\n  \"1\": {}\n".to_owned(),
+            format!(
+                "x: &s {service}\nversion: 1\nservices:\n  a: *s\n  b: *s\n  Bad_Name: {{current: 1.0, releases: {{1.0: {{}}}}}}\n"
+            ),
+            "version: 1\nservices:\n  a:\n    current: 1.0.0\n    target: x\n    releases:\n      1.0.0: {provides: {api: [1.0.0, 2]}}\n"
+                .to_owned(),
+            "version: 1\nservices:\n  a: {current: 1.0.0, releases: {1.0.0: {}}}\n  b: [\n".to_owned(),
+        ];
+        for case in &cases {
+            assert_streaming_reads_as_the_tree(case);
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../matrices");
+        let mut dirs = vec![root];
+        let mut files = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("matrices/ is readable") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml")
+                    // Budget breaches: the parser's own error on both paths,
+                    // and slow to reach in a debug build.
+                    && !path.ends_with("alias-bomb.yaml")
+                    && !path.ends_with("deep-nesting.yaml")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    assert_streaming_reads_as_the_tree(&text);
+                    files += 1;
+                }
+            }
+        }
+        assert!(files > 10, "{files}");
+    }
 
     #[test]
     fn suggestions() {

@@ -10,7 +10,9 @@ use crate::yaml::{Node, Scalar, Span, Value};
 impl Reader<'_> {
     pub(super) fn string(&mut self, node: &Node, what: &str) -> Option<Located<String>> {
         match &node.value {
-            Value::Scalar(Scalar::Str(text)) => Some(Located::new(text.clone(), node.span)),
+            Value::Scalar(Scalar::Str(text)) => {
+                Some(Located::new(text.clone().into_owned(), node.span))
+            }
             Value::Scalar(Scalar::Number(_)) => {
                 let raw = self.raw(node);
                 self.error(
@@ -115,7 +117,12 @@ impl Reader<'_> {
             .map(str::to_owned)
     }
 
-    pub(super) fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+    pub(super) fn wrong_type(
+        &mut self,
+        node: &Node,
+        what: &(impl std::fmt::Display + ?Sized),
+        expected: &str,
+    ) {
         let found = node.value.kind();
         self.error(
             Diagnostic::error(

@@ -87,7 +87,7 @@ impl Reader<'_> {
     /// The text of a scalar that must be a version or requirement string.
     pub(super) fn version_text<'n>(
         &mut self,
-        node: &'n Node,
+        node: &'n Node<'n>,
         what: What,
         full_version: bool,
     ) -> Option<&'n str> {
