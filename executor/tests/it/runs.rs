@@ -793,3 +793,50 @@ impl Observer for MoveRouteOf {
         }
     }
 }
+
+#[tokio::test]
+async fn ecs_greens_prepared_ahead_run_their_images_before_the_first_switch() {
+    let mut text = matrix(FAST, &ecs);
+    for name in ["a", "b", "c"] {
+        text = text.replace(
+            &format!("      2.0.0: {{provides: {{{name}-api"),
+            &format!(
+                "      2.0.0: {{image: \"registry.local/{name}:2.0.0\", provides: {{{name}-api"
+            ),
+        );
+    }
+    let setup = setup(&text);
+    put_ecs_services(&setup.cloud);
+    setup.cloud.ready_after(Duration::from_millis(50));
+    let run = runner(
+        setup.cloud.clone(),
+        NoHealthGate,
+        Settings {
+            prepare: cutover_executor::Prepare::Ahead,
+            ..settings()
+        },
+    );
+    let report = run
+        .execute(&setup.plan, &setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::Succeeded, "{:?}", report.failure);
+    let events = journal_events(&setup.journal);
+    let first_switch = events
+        .iter()
+        .position(|e| matches!(e, Event::RouteSet { .. }))
+        .expect("a switch");
+    let deployed = |events: &[Event]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::ImageDeployed { .. }))
+            .count()
+    };
+    assert_eq!(
+        deployed(&events[..first_switch]),
+        3,
+        "every image before any switch"
+    );
+    assert_eq!(deployed(&events), 3, "and none twice");
+    assert!(["a", "b", "c"].iter().all(|s| on_green(&setup.cloud, s)));
+}
