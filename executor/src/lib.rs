@@ -1,4 +1,5 @@
-//! Carries out `cutover` plans on Amazon ECS and Application Load Balancers:
+//! Carries out `cutover` plans on Application Load Balancers, Amazon ECS and
+//! EC2 Auto Scaling groups:
 //! wave by wave, gates, weighted switches, bake, reverse-order rollback, a
 //! crash-safe journal, resume and locking.
 //!

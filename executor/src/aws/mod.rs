@@ -1,5 +1,5 @@
-//! AWS behind a trait: the few ELBv2, ECS and DynamoDB operations a cutover
-//! needs. [`SdkCloud`] talks to AWS (or to any endpoint, such as moto);
+//! AWS behind a trait: the few ELBv2, ECS, Auto Scaling, EC2, CloudWatch
+//! and DynamoDB operations a cutover needs. [`SdkCloud`] talks to AWS (or to any endpoint, such as moto);
 //! [`FakeCloud`] keeps state in memory for tests of the run's state machine.
 
 mod dry_run;
