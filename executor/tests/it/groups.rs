@@ -532,3 +532,36 @@ async fn a_run_killed_after_any_record_resumes_or_rolls_back_to_a_consistent_fle
     }
     assert!(both_attached > 0, "no kill point left `b` mid-switch");
 }
+
+#[tokio::test]
+async fn an_attach_applied_whose_answer_was_lost_is_rolled_back_to_blue_alone() {
+    let shop = shop([Shape::Attach; 3]);
+    shop.setup
+        .cloud
+        .inject(cutover_executor::FakeFault::AnswerLost {
+            operation: "AttachLoadBalancerTargetGroups",
+            times: 1,
+        });
+    let report = runner(shop.setup.cloud.clone(), NoHealthGate, settings())
+        .execute(&shop.setup.plan, &shop.setup.journal)
+        .await
+        .expect("runs");
+    assert_eq!(report.outcome, Outcome::RolledBack, "{:?}", report.failure);
+    assert!(
+        report
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("connection reset")),
+        "{:?}",
+        report.failure
+    );
+    // The attach took effect; the rollback detached green again after blue
+    // was seen serving.
+    for name in ["a", "b", "c"] {
+        assert!(shop.on_blue(name), "{name} on blue alone");
+    }
+    let detached_green = journal_events(&shop.setup.journal).iter().any(|e| {
+        matches!(e, Event::GroupDetached { service, group } if service == "a" && group == "a-b")
+    });
+    assert!(detached_green);
+}
