@@ -24,7 +24,9 @@ use crate::plan_file::{check_matrix, matrix_path, read_plan};
 use crate::preflight::{Recorded, observe_sides};
 use crate::report::{Outcome, PauseReport, RunError, RunReport, Side};
 use crate::settings::{Confirm, Observer, Prepare, Settings};
-use crate::switch::{Sides, prepare, restore, scale, scale_group, switch_service, with_retries};
+use crate::switch::{
+    Sides, journal_error, prepare, restore, scale, scale_group, switch_service, with_retries,
+};
 
 /// Carries out plans against a [`Cloud`].
 pub struct Runner<C, G> {
@@ -933,26 +935,19 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
             if state.desired == 0 {
                 continue;
             }
-            let journal = |e: JournalError| CloudError::Service {
-                operation: "journal",
-                message: e.to_string(),
-                throttled: false,
-            };
             self.ctx
                 .record(Event::BlueRetired {
                     service: switch.service.clone(),
                     ecs_service: ecs_service.to_owned(),
                     desired_before: state.desired,
                 })
-                .map_err(journal)?;
+                .map_err(journal_error)?;
             scale(&self.ctx, &switch.service, cluster, ecs_service, 0).await?;
             retired += 1;
         }
         Ok(retired)
     }
-}
 
-impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
     /// Records blue's group size and scales it to 0; `false` when it is at 0 already.
     async fn retire_group(&self, switch: &ServiceSwitch, group: &str) -> Result<bool, CloudError> {
         let state = with_retries(&self.ctx, || self.ctx.cloud.auto_scaling_group(group)).await?;
@@ -966,11 +961,7 @@ impl<C: Cloud + 'static, G: HealthGate> Runner<C, G> {
                 group: group.to_owned(),
                 capacity_before: before,
             })
-            .map_err(|e| CloudError::Service {
-                operation: "journal",
-                message: e.to_string(),
-                throttled: false,
-            })?;
+            .map_err(journal_error)?;
         let retired = GroupCapacity {
             min: 0,
             desired: 0,

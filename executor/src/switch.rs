@@ -418,7 +418,8 @@ pub(crate) async fn scale_group<C: Cloud, G: HealthGate>(
     .map_err(journal_error)
 }
 
-fn journal_error(error: crate::journal::JournalError) -> CloudError {
+/// A journal write that failed, as the error of the AWS step it records.
+pub(crate) fn journal_error(error: crate::journal::JournalError) -> CloudError {
     CloudError::Service {
         operation: "journal",
         message: error.to_string(),
