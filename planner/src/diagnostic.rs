@@ -112,6 +112,9 @@ codes! {
     /// Two `deploy` fields that exclude each other (`ecs` and `asg`,
     /// `target_group` and `target_groups`, ...).
     ConflictingFields = "conflicting-fields",
+    /// Two services name the same production route, target group, ECS
+    /// service or Auto Scaling group.
+    SharedDeployResource = "shared-deploy-resource",
     /// `asg.groups` names the same Auto Scaling group twice.
     DuplicateAsgGroup = "duplicate-asg-group",
     /// A strategy the service's shape cannot carry out (`canary` or `linear`

@@ -16,7 +16,65 @@ pub(crate) fn check_deploy(matrix: &Matrix) -> Vec<Diagnostic> {
         check_service(matrix, service, &mut out);
     }
     check_default_steps(matrix, &mut out);
+    check_shared(matrix, &mut out);
     out
+}
+
+/// A production route, target group, ECS service or Auto Scaling group
+/// named by two services: their switches would move each other's traffic.
+/// (A test listener may be shared; its rules are each service's own.)
+fn check_shared(matrix: &Matrix, out: &mut Vec<Diagnostic>) {
+    let mut first: std::collections::HashMap<(&str, String), (&str, &Located<String>)> =
+        std::collections::HashMap::new();
+    for service in matrix.services.values() {
+        let deploy = &service.deploy;
+        let mut named: Vec<(&str, String, &Located<String>)> = Vec::new();
+        match (&deploy.rule, &deploy.listener) {
+            (Some(rule), _) => named.push(("the rule", rule.value.clone(), rule)),
+            (None, Some(listener)) => {
+                named.push(("the listener", listener.value.clone(), listener));
+            }
+            (None, None) => {}
+        }
+        for group in deploy.target_groups.iter().flatten() {
+            named.push(("the target group", group.value.clone(), group));
+        }
+        if let Some(single) = &deploy.target_group {
+            named.push(("the target group", single.value.clone(), single));
+        }
+        if let Some(ecs) = &deploy.ecs {
+            for name in &ecs.services {
+                let key = format!("{}/{}", ecs.cluster, name.value);
+                named.push(("the ECS service", key, name));
+            }
+        }
+        for group in deploy.asg.iter().flat_map(|asg| &asg.groups) {
+            named.push(("the Auto Scaling group", group.value.clone(), group));
+        }
+        for (kind, key, located) in named {
+            match first.get(&(kind, key.clone())) {
+                Some((other, earlier)) if *other != service.name => {
+                    out.push(
+                        Diagnostic::error(
+                            Code::SharedDeployResource,
+                            located.span,
+                            format!(
+                                "`{}` and `{other}` both name {kind} `{}`; a switch of one would move the other's traffic",
+                                service.name, located.value
+                            ),
+                        )
+                        .with_label("named by two services")
+                        .with_secondary(earlier.span, format!("named by `{other}`"))
+                        .with_hint("give each service its own routes, target groups and ECS services or Auto Scaling groups (with a shared listener, give each service its own `rule`)"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    first.insert((kind, key), (service.name.as_str(), located));
+                }
+            }
+        }
+    }
 }
 
 fn check_service(matrix: &Matrix, service: &Service, out: &mut Vec<Diagnostic>) {
