@@ -7,11 +7,12 @@
 //!
 //! Run with `cargo bench -p cutover-executor --bench cutover`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cutover_executor::{FakeCloud, Forward, NoHealthGate, Route, Runner, Settings, Silent};
-use cutover_planner::{Limits, PlanDocument, validate_bytes};
+use cutover_executor::{FakeCloud, Forward, Route, Settings};
+
+#[path = "support/run.rs"]
+mod run;
 
 fn main() {
     divan::main();
@@ -55,15 +56,9 @@ services:
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn three_waves_canary(bencher: divan::Bencher) {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("matrix.yaml"), MATRIX).expect("matrix");
-    let validated = validate_bytes("matrix.yaml", MATRIX.as_bytes(), &Limits::default());
-    let result = validated.plan().expect("valid");
-    let doc = PlanDocument::new(&validated, Some(&result));
-    assert_eq!(doc.waves.len(), 3);
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, serde_json::to_string(&doc).expect("json")).expect("plan");
+    let (plan, waves) = run::saved_plan(dir.path(), MATRIX);
+    assert_eq!(waves, 3);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
     bencher.bench_local(|| {
         let cloud = FakeCloud::new();
         for name in ["a", "b", "c", "d"] {
@@ -80,18 +75,7 @@ fn three_waves_canary(bencher: divan::Bencher) {
             poll_interval: Duration::from_secs(1),
             ..Settings::default()
         };
-        let runner = Runner::new(
-            cloud,
-            NoHealthGate,
-            settings,
-            Arc::new(Silent),
-            cancelled.clone(),
-        );
-        let journal = dir.path().join("journal.jsonl");
-        let report = runtime
-            .block_on(runner.execute(&plan, &journal))
-            .expect("runs");
+        let report = run::execute(&runtime, cloud, settings, &plan);
         assert_eq!(report.switched.len(), 4);
-        std::fs::remove_file(&journal).expect("fresh journal per run");
     });
 }

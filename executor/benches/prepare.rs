@@ -15,13 +15,12 @@
 //!
 //! Run with `cargo bench -p cutover-executor --bench prepare`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cutover_executor::{
-    FakeCloud, Forward, GroupCapacity, NoHealthGate, Prepare, Route, Runner, Settings, Silent,
-};
-use cutover_planner::{Limits, PlanDocument, validate_bytes};
+use cutover_executor::{FakeCloud, Forward, GroupCapacity, Prepare, Route, Settings};
+
+#[path = "support/run.rs"]
+mod run;
 
 fn main() {
     divan::main();
@@ -94,40 +93,22 @@ fn cloud() -> FakeCloud {
 
 fn cutover(bencher: divan::Bencher, prepare: Prepare) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let matrix = matrix();
-    std::fs::write(dir.path().join("matrix.yaml"), &matrix).expect("matrix");
-    let validated = validate_bytes("matrix.yaml", matrix.as_bytes(), &Limits::default());
-    let result = validated.plan().expect("valid");
-    let doc = PlanDocument::new(&validated, Some(&result));
-    assert_eq!(doc.waves.len(), SERVICES.len());
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, serde_json::to_string(&doc).expect("json")).expect("plan");
+    let (plan, waves) = run::saved_plan(dir.path(), &matrix());
+    assert_eq!(waves, SERVICES.len());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (_cancel, cancelled) = tokio::sync::watch::channel(false);
     bencher.bench_local(|| {
         let settings = Settings {
             prepare,
             poll_interval: Duration::from_millis(5),
             ..Settings::default()
         };
-        let runner = Runner::new(
-            cloud(),
-            NoHealthGate,
-            settings,
-            Arc::new(Silent),
-            cancelled.clone(),
-        );
-        let journal = dir.path().join("journal.jsonl");
-        let report = runtime
-            .block_on(runner.execute(&plan, &journal))
-            .expect("runs");
+        let report = run::execute(&runtime, cloud(), settings, &plan);
         assert_eq!(
             report.switched.len(),
             SERVICES.len(),
             "{:?}",
             report.failure
         );
-        std::fs::remove_file(&journal).expect("fresh journal per run");
     });
 }
 

@@ -10,15 +10,7 @@ fn saved_plan(dir: &Path) -> PathBuf {
     std::fs::copy(root().join("matrices/minimal.yaml"), &matrix).expect("copy");
     let plan = dir.join("plans").join("plan.json");
     std::fs::create_dir_all(plan.parent().expect("parent")).expect("mkdir");
-    let run = cutover(&[
-        "plan",
-        "--format",
-        "json",
-        matrix.to_str().expect("utf-8"),
-        "-o",
-        plan.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    plan_json(&matrix, &plan);
     plan
 }
 
@@ -90,19 +82,6 @@ fn a_missing_plan_or_journal_is_an_io_error() {
     assert_eq!(run.code, 2, "{}", run.transcript());
 }
 
-/// Runs `cutover ARGS` with fake AWS credentials (moto accepts any) and no
-/// instance-metadata lookups.
-fn cutover_aws(args: &[&str]) -> Run {
-    cutover_with_env(
-        args,
-        &[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
-    )
-}
-
 #[test]
 fn execute_against_moto_dry_run_then_for_real() {
     use cutover_executor::sandbox::{MotoServer, Shop};
@@ -129,15 +108,7 @@ fn execute_against_moto_dry_run_then_for_real() {
     }
     std::fs::write(dir.path().join("matrix.yaml"), &matrix).expect("matrix");
     let plan = dir.path().join("plan.json");
-    let run = cutover(&[
-        "plan",
-        dir.path().join("matrix.yaml").to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "-o",
-        plan.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.transcript());
+    plan_json(&dir.path().join("matrix.yaml"), &plan);
     let endpoint = moto.endpoint_url();
     let common = [
         "--endpoint-url",

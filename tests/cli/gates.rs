@@ -30,15 +30,7 @@ fn a_pause_after_the_last_wave_is_a_usage_error() {
     let matrix = dir.path().join("matrix.yaml");
     std::fs::copy(root().join("matrices/minimal.yaml"), &matrix).expect("copy");
     let plan = dir.path().join("plan.json");
-    let made = cutover(&[
-        "plan",
-        matrix.to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "-o",
-        plan.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(made.code, 0, "{}", made.transcript());
+    plan_json(&matrix, &plan);
     let run = cutover(&[
         "execute",
         plan.to_str().expect("utf-8"),
@@ -58,13 +50,6 @@ fn a_pause_after_the_last_wave_is_a_usage_error() {
     ]);
     assert_eq!(zero.code, 2, "{}", zero.transcript());
 }
-
-/// Fake AWS credentials (moto accepts any), no instance metadata.
-const AWS_ENV: &[(&str, &str)] = &[
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-];
 
 /// Replaces what varies between runs: the temporary folder, ARNs' ids,
 /// durations, run ids.
@@ -144,15 +129,7 @@ fn a_paused_run_reports_in_json_and_resume_ends_on_green_without_showing_the_web
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     let plan = dir.path().join("plan.json");
-    let made = cutover(&[
-        "plan",
-        dir.path().join("matrix.yaml").to_str().expect("utf-8"),
-        "--format",
-        "json",
-        "-o",
-        plan.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(made.code, 0, "{}", made.transcript());
+    plan_json(&dir.path().join("matrix.yaml"), &plan);
     let endpoint = moto.endpoint_url();
     let common = [
         "--endpoint-url",
@@ -176,7 +153,7 @@ fn a_paused_run_reports_in_json_and_resume_ends_on_green_without_showing_the_web
         "json",
     ];
     args.extend(common);
-    let paused = cutover_with_env(&args, AWS_ENV);
+    let paused = cutover_aws(&args);
     assert_eq!(paused.code, 0, "{}", paused.transcript());
     let report = paused.json();
     assert_eq!(report["outcome"], "paused");
@@ -187,7 +164,7 @@ fn a_paused_run_reports_in_json_and_resume_ends_on_green_without_showing_the_web
     let journal = dir.path().join("plan.journal.jsonl");
     let mut args = vec!["resume", journal.to_str().expect("utf-8")];
     args.extend(common);
-    let resumed = cutover_with_env(&args, AWS_ENV);
+    let resumed = cutover_aws(&args);
     assert_eq!(resumed.code, 0, "{}", resumed.transcript());
     assert!(
         resumed.stdout.contains("outcome: succeeded"),

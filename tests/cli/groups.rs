@@ -8,18 +8,6 @@ use cutover_executor::{AutoScalingGroup, Cloud, Route, SdkCloud};
 
 use super::*;
 
-/// Runs `cutover ARGS` with fake AWS credentials (moto accepts any).
-fn cutover_aws(args: &[&str]) -> Run {
-    cutover_with_env(
-        args,
-        &[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
-    )
-}
-
 /// moto with `web` (two target groups behind a rule) consuming `batch`
 /// (one target group the groups attach to in turn).
 struct Fleet {
@@ -74,15 +62,7 @@ impl Fleet {
         let path = self.dir.path().join("fleet.yaml");
         std::fs::write(&path, matrix).expect("matrix");
         let plan = self.dir.path().join("plan.json");
-        let run = cutover(&[
-            "plan",
-            path.to_str().expect("utf-8"),
-            "--format",
-            "json",
-            "-o",
-            plan.to_str().expect("utf-8"),
-        ]);
-        assert_eq!(run.code, 0, "{}", run.transcript());
+        plan_json(&path, &plan);
         plan
     }
 

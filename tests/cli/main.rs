@@ -35,6 +35,31 @@ fn cutover_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Fake AWS credentials (moto accepts any) and no instance-metadata lookups.
+const AWS_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
+/// Runs `cutover ARGS` from the workspace root with [`AWS_ENV`].
+fn cutover_aws(args: &[&str]) -> Run {
+    cutover_with_env(args, &AWS_ENV)
+}
+
+/// `cutover plan MATRIX --format json -o PLAN`, which must succeed.
+fn plan_json(matrix: &Path, plan: &Path) {
+    let run = cutover(&[
+        "plan",
+        matrix.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "-o",
+        plan.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
 struct Run {
     code: i32,
     stdout: String,

@@ -28,13 +28,6 @@ use super::*;
 /// The shop's services: a chain, so three waves.
 const NAMES: [&str; 3] = ["a", "b", "c"];
 
-/// Fake credentials (moto takes any) and no instance-metadata lookups.
-const AWS_ENV: [(&str, &str); 3] = [
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_EC2_METADATA_DISABLED", "true"),
-];
-
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -80,15 +73,7 @@ impl Scene {
         let matrix_path = dir.path().join("matrix.yaml");
         std::fs::write(&matrix_path, &matrix).expect("matrix");
         let plan = dir.path().join("plan.json");
-        let planned = cutover(&[
-            "plan",
-            "--format",
-            "json",
-            path_str(&matrix_path),
-            "-o",
-            path_str(&plan),
-        ]);
-        assert_eq!(planned.code, 0, "{}", planned.transcript());
+        plan_json(&matrix_path, &plan);
         let waves = serde_json::from_str::<serde_json::Value>(
             &std::fs::read_to_string(&plan).expect("plan"),
         )
