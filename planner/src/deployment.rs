@@ -294,10 +294,7 @@ pub fn deploy_doc(matrix: &Matrix, service: &Service) -> Option<DeployDoc> {
     if !routed && deploy.health.is_none() {
         return None;
     }
-    let strategy = deploy
-        .strategy
-        .or(defaults.strategy)
-        .unwrap_or(Strategy::AllAtOnce);
+    let (strategy, _) = deploy.strategy_in_force(defaults);
     let steps = match strategy {
         Strategy::AllAtOnce => vec![100],
         _ => deploy

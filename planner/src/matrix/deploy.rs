@@ -47,6 +47,15 @@ impl Strategy {
     /// The names accepted in the matrix.
     pub const NAMES: &'static [&'static str] = &["all-at-once", "canary", "linear"];
 
+    /// The name the matrix uses: `all-at-once`, `canary`, `linear`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::AllAtOnce => "all-at-once",
+            Strategy::Canary => "canary",
+            Strategy::Linear => "linear",
+        }
+    }
+
     /// Reads a strategy name.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -117,6 +126,28 @@ pub struct Deploy {
     pub alarms: Vec<Located<String>>,
     /// Integration checks of this service (run before the defaults' checks).
     pub checks: Vec<Check>,
+}
+
+/// Where the strategy in force for a service is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StrategySource {
+    /// Its own `deploy.strategy`.
+    Service,
+    /// `defaults.deploy.strategy`.
+    Defaults,
+    /// Nowhere: `all-at-once`.
+    Unset,
+}
+
+impl Deploy {
+    /// The strategy in force for this service, and where it is set.
+    pub(crate) fn strategy_in_force(&self, defaults: &Defaults) -> (Strategy, StrategySource) {
+        match (self.strategy, defaults.strategy) {
+            (Some(strategy), _) => (strategy, StrategySource::Service),
+            (None, Some(strategy)) => (strategy, StrategySource::Defaults),
+            (None, None) => (Strategy::AllAtOnce, StrategySource::Unset),
+        }
+    }
 }
 
 /// `defaults.health`.

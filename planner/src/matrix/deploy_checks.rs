@@ -5,6 +5,7 @@
 //! are not checked again.
 
 use super::arn::{ArnKind, ArnShape, arn_shape};
+use super::deploy::StrategySource;
 use super::url_check::{UrlProblem, url_problems};
 use super::{Located, Matrix, Service, Strategy};
 use crate::diagnostic::{Code, Diagnostic};
@@ -227,17 +228,13 @@ fn check_groups(matrix: &Matrix, service: &Service, within: &str, out: &mut Vec<
                 .with_hint("name the two Auto Scaling groups that take turns behind it: `asg: {groups: [NAME_A, NAME_B]}`"),
             );
         }
-        let (strategy, from) = match (deploy.strategy, matrix.defaults.strategy) {
-            (Some(strategy), _) => (strategy, "its `strategy`"),
-            (None, Some(strategy)) => (strategy, "`defaults.deploy.strategy`"),
-            (None, None) => (Strategy::AllAtOnce, ""),
-        };
+        let (strategy, source) = deploy.strategy_in_force(&matrix.defaults);
         if strategy != Strategy::AllAtOnce {
-            let name = if strategy == Strategy::Canary {
-                "canary"
-            } else {
-                "linear"
+            let from = match source {
+                StrategySource::Service => "its `strategy`",
+                StrategySource::Defaults | StrategySource::Unset => "`defaults.deploy.strategy`",
             };
+            let name = strategy.name();
             out.push(
                 Diagnostic::error(
                     Code::UnsupportedStrategy,
@@ -388,13 +385,11 @@ fn check_steps(matrix: &Matrix, service: &Service, within: &str, out: &mut Vec<D
     let Some(steps) = &deploy.steps else {
         return;
     };
-    let (strategy, from) = match (deploy.strategy, matrix.defaults.strategy) {
-        (Some(strategy), _) => (strategy, "its `strategy` is `all-at-once`"),
-        (None, Some(strategy)) => (strategy, "`defaults.deploy.strategy` is `all-at-once`"),
-        (None, None) => (
-            Strategy::AllAtOnce,
-            "no `strategy` is set, which means `all-at-once`",
-        ),
+    let (strategy, source) = deploy.strategy_in_force(&matrix.defaults);
+    let from = match source {
+        StrategySource::Service => "its `strategy` is `all-at-once`",
+        StrategySource::Defaults => "`defaults.deploy.strategy` is `all-at-once`",
+        StrategySource::Unset => "no `strategy` is set, which means `all-at-once`",
     };
     if strategy != Strategy::AllAtOnce {
         return;
