@@ -104,10 +104,14 @@ struct FakeInstance {
 }
 
 impl State {
-    /// Launches or terminates instances so that each group has its desired size.
+    /// Launches or terminates instances so that group `name` has its desired size.
     fn reconcile(&mut self, name: &str) {
+        self.launch_ready_after(name, self.ready_after);
+    }
+
+    /// [`State::reconcile`] with instances launched now ready after `ready_after`.
+    fn launch_ready_after(&mut self, name: &str, ready_after: Duration) {
         let now = Instant::now();
-        let ready_after = self.ready_after;
         let Some(group) = self.groups.get_mut(name) else {
             return;
         };
@@ -303,7 +307,6 @@ impl FakeCloud {
         target_groups: &[&str],
     ) {
         let mut state = self.state();
-        let ready_after = std::mem::take(&mut state.ready_after);
         state.groups.insert(
             name.to_owned(),
             FakeGroup {
@@ -316,8 +319,7 @@ impl FakeCloud {
                 target_groups: target_groups.iter().map(|t| (*t).to_owned()).collect(),
             },
         );
-        state.reconcile(name);
-        state.ready_after = ready_after;
+        state.launch_ready_after(name, Duration::ZERO);
     }
 
     /// Makes a group launch `$Latest` of its launch template.
@@ -390,9 +392,10 @@ impl FakeCloud {
     }
 }
 
+/// Every call yields once before it answers, as a network call would, so
+/// that a run can be stopped between any two calls.
 impl Cloud for FakeCloud {
     async fn route(&self, route: &Route) -> Result<RouteState, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let operation = match route {
             Route::Listener(_) => "DescribeListeners",
@@ -419,7 +422,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn set_forward(&self, route: &Route, forward: &Forward) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let operation = match route {
             Route::Listener(_) => "ModifyListener",
@@ -449,7 +451,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn target_health(&self, target_group: &str) -> Result<TargetHealth, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
         if let Some(targets) = state.group_targets(target_group) {
@@ -470,11 +471,11 @@ impl Cloud for FakeCloud {
     }
 
     async fn ecs_service(&self, cluster: &str, service: &str) -> Result<EcsService, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("DescribeServices", format!("{cluster}/{service}"))?;
         let key = (cluster.to_owned(), service.to_owned());
         let never_steady = state.never_steady.contains(&key);
+        let steady_at = state.steady_at.get(&key).copied();
         let Some(current) = state.services.get_mut(&key) else {
             return Err(CloudError::NotFound {
                 operation: "DescribeServices",
@@ -482,30 +483,28 @@ impl Cloud for FakeCloud {
             });
         };
         let observed = current.clone();
-        let steady_at = state.steady_at.get(&key).copied();
-        let Some(current) = state.services.get_mut(&key) else {
-            return Ok(observed);
-        };
-        if let Some(at) = steady_at {
-            if Instant::now() >= at && !never_steady {
+        match steady_at {
+            // A deployment with a readiness time settles once it has come.
+            Some(at) if Instant::now() >= at && !never_steady => {
                 current.deployments = 1;
                 current.running = current.desired;
                 let settled = current.clone();
                 state.steady_at.remove(&key);
-                return Ok(settled);
+                Ok(settled)
             }
-            return Ok(observed);
+            Some(_) => Ok(observed),
+            // Without one, deployments progress by one step per look, unless stuck.
+            None => {
+                if !never_steady {
+                    current.deployments = 1;
+                    current.running = current.desired;
+                }
+                Ok(observed)
+            }
         }
-        // Deployments progress by one step per look, unless stuck.
-        if !never_steady {
-            current.deployments = 1;
-            current.running = current.desired;
-        }
-        Ok(observed)
     }
 
     async fn containers(&self, task_definition: &str) -> Result<Vec<Container>, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let state = self.read("DescribeTaskDefinition", task_definition.to_owned())?;
         state
@@ -525,7 +524,6 @@ impl Cloud for FakeCloud {
         container: &str,
         image: &str,
     ) -> Result<String, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "UpdateService",
@@ -573,7 +571,6 @@ impl Cloud for FakeCloud {
         service: &str,
         desired: u32,
     ) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "UpdateService",
@@ -598,14 +595,12 @@ impl Cloud for FakeCloud {
     }
 
     async fn targets(&self, target_group: &str) -> Result<Vec<Target>, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("DescribeTargetHealth", target_group.to_owned())?;
         Ok(state.group_targets(target_group).unwrap_or_default())
     }
 
     async fn auto_scaling_group(&self, name: &str) -> Result<AutoScalingGroup, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("DescribeAutoScalingGroups", name.to_owned())?;
         state
@@ -614,7 +609,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn set_group_image(&self, name: &str, image: &str) -> Result<String, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) =
             self.call("CreateLaunchTemplateVersion", format!("{name} {image}"))?;
@@ -633,7 +627,6 @@ impl Cloud for FakeCloud {
         name: &str,
         capacity: GroupCapacity,
     ) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) =
             self.call("UpdateAutoScalingGroup", format!("{name} {capacity}"))?;
@@ -648,7 +641,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn replace_instance(&self, name: &str, instance: &str) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "TerminateInstanceInAutoScalingGroup",
@@ -664,7 +656,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn attach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "AttachLoadBalancerTargetGroups",
@@ -681,7 +672,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn detach_target_group(&self, name: &str, target_group: &str) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let (mut state, lost) = self.call(
             "DetachLoadBalancerTargetGroups",
@@ -696,7 +686,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn alarms(&self, names: &[String]) -> Result<Vec<Alarm>, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let state = self.read("DescribeAlarms", names.join(","))?;
         Ok(names
@@ -706,7 +695,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn acquire_lease(&self, table: &str, lease: &Lease, now: u64) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("PutItem", format!("{table} {}", lease.key))?;
         let key = (table.to_owned(), lease.key.clone());
@@ -722,7 +710,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn read_lease(&self, table: &str, key: &str) -> Result<Option<Lease>, CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let state = self.read("GetItem", format!("{table} {key}"))?;
         Ok(state
@@ -732,7 +719,6 @@ impl Cloud for FakeCloud {
     }
 
     async fn release_lease(&self, table: &str, key: &str, holder: &str) -> Result<(), CloudError> {
-        // Every call yields, as a network call would.
         tokio::task::yield_now().await;
         let mut state = self.read("DeleteItem", format!("{table} {key}"))?;
         let map_key = (table.to_owned(), key.to_owned());
